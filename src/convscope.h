@@ -1,0 +1,250 @@
+/* convscope: run classic convolutional networks on any OpenCL device.
+ *
+ * The one public header. Handles are opaque; every fallible call returns a
+ * cs_status and leaves a readable message in cs_last_error(). The library never
+ * exits or aborts on bad input. Tensors are float32 NCHW.
+ */
+#ifndef CONVSCOPE_H
+#define CONVSCOPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Status and errors                                                        */
+/* ------------------------------------------------------------------------ */
+
+typedef enum cs_status {
+    CS_OK = 0,
+    CS_ERR_INVALID_ARG,  /* a parameter is out of range or inconsistent */
+    CS_ERR_SHAPE,        /* shapes do not fit together */
+    CS_ERR_IO,           /* a file could not be opened, read or written */
+    CS_ERR_FORMAT,       /* a file's contents are malformed */
+    CS_ERR_NO_MEMORY,    /* host or device allocation failed */
+    CS_ERR_NO_DEVICE,    /* no OpenCL platform/device, or the index does not exist */
+    CS_ERR_DEVICE,       /* an OpenCL call failed */
+    CS_ERR_BUILD,        /* an OpenCL program failed to build (message has the log) */
+    CS_ERR_UNSUPPORTED,  /* valid request this build cannot do */
+    CS_ERR_STATE         /* call made in the wrong order */
+} cs_status;
+
+/* Text of the most recent error on this thread ("" if none). */
+const char *cs_last_error(void);
+/* Stable name of a status code, e.g. "CS_ERR_SHAPE". */
+const char *cs_status_name(cs_status status);
+
+/* ------------------------------------------------------------------------ */
+/* Devices                                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct cs_device_info {
+    int index;                 /* what --device N takes */
+    char platform[128];
+    char name[128];
+    char vendor[128];
+    char version[128];         /* CL_DEVICE_VERSION */
+    char driver[128];          /* CL_DRIVER_VERSION */
+    int is_gpu;
+    int compute_units;
+    uint64_t global_mem_bytes;
+    uint64_t max_alloc_bytes;
+} cs_device_info;
+
+/* Lists OpenCL devices across all platforms, in --device index order.
+ * Writes up to `max` entries; *count receives the total number available.
+ * Returns CS_ERR_NO_DEVICE with a hint when there is no platform at all. */
+cs_status cs_devices_list(cs_device_info *out, int max, int *count);
+
+/* A device choice as the user spells it: "cpu" (the reference backend),
+ * "N" (OpenCL device index), or NULL/"" (CONVSCOPE_DEVICE if set, else 0). */
+typedef struct cs_device_choice {
+    int reference;  /* 1: CPU reference backend */
+    int index;      /* OpenCL device index when reference == 0 */
+} cs_device_choice;
+
+cs_status cs_device_parse(const char *spec, cs_device_choice *out);
+
+/* ------------------------------------------------------------------------ */
+/* Graph: nodes in topological order, built through the cs_* builder calls   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct cs_graph cs_graph;
+
+typedef enum cs_op {
+    CS_OP_INPUT = 0,
+    CS_OP_CONV2D,
+    CS_OP_MAXPOOL,
+    CS_OP_AVGPOOL,
+    CS_OP_ADAPTIVE_AVGPOOL, /* global pool is output 1x1 */
+    CS_OP_LRN,
+    CS_OP_BATCHNORM,
+    CS_OP_AFFINE,           /* per-channel y = x * weight[c] + bias[c] */
+    CS_OP_ACT,
+    CS_OP_DENSE,
+    CS_OP_FLATTEN,
+    CS_OP_DROPOUT,          /* identity at inference */
+    CS_OP_CONCAT,           /* along channels */
+    CS_OP_ADD,              /* elementwise, optional ReLU */
+    CS_OP_SCALE,            /* x (N,C,H,W) * s (N,C,1,1) */
+    CS_OP_SOFTMAX,          /* over C of (N,C,1,1) */
+    CS_OP_RBF,              /* y_i = sum_j (x_j - w_ij)^2 */
+    CS_OP_COUNT
+} cs_op;
+
+typedef enum cs_act_kind {
+    CS_ACT_RELU = 0,
+    CS_ACT_TANH,
+    CS_ACT_SCALED_TANH,     /* A * tanh(S * x), LeCun 1998: A = 1.7159, S = 2/3 */
+    CS_ACT_SIGMOID,
+    CS_ACT_COUNT
+} cs_act_kind;
+
+typedef struct cs_conv2d_params {
+    int out_channels;
+    int kernel_h, kernel_w;
+    int stride_h, stride_w;              /* >= 1 */
+    int pad_top, pad_bottom, pad_left, pad_right;
+    int dilation_h, dilation_w;          /* >= 1 */
+    int groups;                          /* >= 1, divides in and out channels */
+    int bias;                            /* 1: has a bias vector */
+    /* Optional connection mask, (out_channels, in_channels/groups) bytes, 1 =
+     * connected. Copied by the builder. NULL: fully connected. */
+    const uint8_t *mask;
+} cs_conv2d_params;
+
+typedef struct cs_pool_params {
+    int kernel_h, kernel_w;
+    int stride_h, stride_w;
+    int pad_top, pad_bottom, pad_left, pad_right;
+    int ceil_mode;           /* PyTorch ceil_mode */
+    int count_include_pad;   /* avg pool only; PyTorch default is 1 */
+} cs_pool_params;
+
+typedef struct cs_lrn_params {
+    int size;                /* channels in the window */
+    float alpha, beta, k;    /* PyTorch LocalResponseNorm semantics */
+} cs_lrn_params;
+
+/* Structure tags the viewer reads. Blocks nest (an SE block inside a residual
+ * unit, a dense layer inside a dense block). */
+typedef enum cs_block_kind {
+    CS_BLOCK_NONE = 0,
+    CS_BLOCK_RESIDUAL,       /* residual unit */
+    CS_BLOCK_INCEPTION,      /* inception module */
+    CS_BLOCK_DENSE,          /* dense block */
+    CS_BLOCK_DENSE_LAYER,    /* one layer of a dense block */
+    CS_BLOCK_TRANSITION,     /* DenseNet transition */
+    CS_BLOCK_SE,             /* squeeze-and-excitation block */
+    CS_BLOCK_SEPARABLE,      /* depthwise separable convolution */
+    CS_BLOCK_COUNT
+} cs_block_kind;
+
+typedef enum cs_role {
+    CS_ROLE_NONE = 0,
+    CS_ROLE_RESIDUAL_BRANCH,     /* F(x) path */
+    CS_ROLE_RESIDUAL_SHORTCUT,   /* x or its projection */
+    CS_ROLE_RESIDUAL_SUM,
+    CS_ROLE_INCEPTION_BRANCH,    /* tag index = branch number */
+    CS_ROLE_INCEPTION_CONCAT,
+    CS_ROLE_DENSE_CONCAT,        /* tag index = layer number */
+    CS_ROLE_SE_SQUEEZE,
+    CS_ROLE_SE_EXCITE,
+    CS_ROLE_SE_SCALE,
+    CS_ROLE_DEPTHWISE,
+    CS_ROLE_POINTWISE,
+    CS_ROLE_COUNT
+} cs_role;
+
+cs_status cs_graph_create(cs_graph **out, const char *model_name);
+void cs_graph_free(cs_graph *g);
+
+/* Builder calls return the new node's id (>= 0), or -1 on error. Errors are
+ * sticky: once a call fails, later calls return -1 and cs_graph_status()
+ * returns the first failure, so a model builder may check once at the end. */
+cs_status cs_graph_status(const cs_graph *g);
+
+int cs_input(cs_graph *g, const char *name, int channels, int height, int width);
+int cs_conv2d(cs_graph *g, const char *name, int x, const cs_conv2d_params *p);
+int cs_maxpool(cs_graph *g, const char *name, int x, const cs_pool_params *p);
+int cs_avgpool(cs_graph *g, const char *name, int x, const cs_pool_params *p);
+int cs_adaptive_avgpool(cs_graph *g, const char *name, int x, int out_h, int out_w);
+int cs_lrn(cs_graph *g, const char *name, int x, const cs_lrn_params *p);
+int cs_batchnorm(cs_graph *g, const char *name, int x, float eps);
+int cs_affine(cs_graph *g, const char *name, int x);
+int cs_act(cs_graph *g, const char *name, int x, cs_act_kind kind);
+int cs_dense(cs_graph *g, const char *name, int x, int out_features, int bias);
+int cs_flatten(cs_graph *g, const char *name, int x);
+int cs_dropout(cs_graph *g, const char *name, int x, float p);
+int cs_concat(cs_graph *g, const char *name, const int *xs, int count);
+int cs_add(cs_graph *g, const char *name, int a, int b, int relu);
+int cs_scale(cs_graph *g, const char *name, int x, int s);
+int cs_softmax(cs_graph *g, const char *name, int x);
+int cs_rbf(cs_graph *g, const char *name, int x, int classes);
+
+/* Open/close a structure block; nodes created in between belong to it. */
+int cs_block_begin(cs_graph *g, cs_block_kind kind, const char *name);
+void cs_block_end(cs_graph *g);
+/* Give a node its role inside its block (index: branch or layer number). */
+void cs_node_set_role(cs_graph *g, int node, cs_role role, int index);
+
+int cs_graph_node_count(const cs_graph *g);
+/* Per-sample output shape of a node (C, H, W). */
+cs_status cs_graph_node_shape(const cs_graph *g, int node, int *c, int *h, int *w);
+const char *cs_graph_node_name(const cs_graph *g, int node);
+cs_op cs_graph_node_op(const cs_graph *g, int node);
+int cs_graph_find(const cs_graph *g, const char *name); /* -1 if none */
+const char *cs_op_name(cs_op op);
+
+/* Learnable tensors of a node, e.g. conv "weight" (K, C/groups, R, S) and
+ * "bias" (K). Names follow PyTorch: the state_dict key is
+ * "<node name>.<param name>". */
+typedef struct cs_param_info {
+    const char *name;
+    int ndim;
+    int dims[4];
+    size_t count;
+    float *data;   /* owned by the graph; writable */
+} cs_param_info;
+
+int cs_graph_param_count(const cs_graph *g, int node);
+cs_status cs_graph_param(const cs_graph *g, int node, int index, cs_param_info *out);
+
+/* ------------------------------------------------------------------------ */
+/* Session: a graph prepared on a backend at a fixed batch size              */
+/* ------------------------------------------------------------------------ */
+
+typedef struct cs_session cs_session;
+
+enum {
+    CS_SESSION_KEEP_ALL = 1u << 0, /* keep every activation (stepping, dumps) */
+    CS_SESSION_PROFILE = 1u << 1   /* per-node device times */
+};
+
+cs_status cs_session_create(cs_session **out, const cs_graph *g, cs_device_choice device,
+                            int batch, unsigned flags);
+void cs_session_free(cs_session *s);
+
+/* Input: batch x C x H x W floats of the graph's input node. */
+cs_status cs_session_set_input(cs_session *s, const float *data, size_t count);
+/* Runs the whole graph. */
+cs_status cs_session_run(cs_session *s);
+/* Runs nodes up to and including `node` that have not run since the last
+ * input (needs CS_SESSION_KEEP_ALL to step backwards for free). */
+cs_status cs_session_step_to(cs_session *s, int node);
+/* Index of the last node computed for the current input, -1 if none. */
+int cs_session_progress(const cs_session *s);
+/* Copies a computed node's output (batch x C x H x W floats) to the host. */
+cs_status cs_session_read(cs_session *s, int node, float *dst, size_t count);
+/* Device time of a node's last run in ms (profiling on), or -1. */
+double cs_session_node_ms(const cs_session *s, int node);
+/* Name of the backend/device the session runs on. */
+const char *cs_session_device_name(const cs_session *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
