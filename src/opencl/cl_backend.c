@@ -1,0 +1,401 @@
+/* The OpenCL backend: cs_backend_vt on top of cs_cl_open. It uploads every
+ * node's learnable tensors once (conv weights with masked-out kernels zeroed),
+ * owns the device buffers the executor asks for, hands each node to the op
+ * launcher of its family, and turns profiling events into per-node device ms.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/backend.h"
+#include "opencl/cl_ops.h"
+#include "opencl/cl_runtime.h"
+
+struct cs_buf {
+    cl_mem mem;
+    size_t floats;
+};
+
+typedef struct cs_cl_backend {
+    cs_backend base;
+    cs_cl_context *cl;
+    cl_ulong max_alloc;                 /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
+    const cs_graph *g;                  /* graph prepared, NULL before prepare */
+    int n_nodes;
+    cl_mem (*params)[CS_MAX_PARAMS];    /* (n_nodes, CS_MAX_PARAMS), NULL if none */
+    double *ms;                         /* (n_nodes) device ms of the last run, -1 */
+    cl_mem *in_mems;                    /* (max_inputs) scratch for run_node */
+    cs_shape *in_shapes;                /* (max_inputs) */
+    int max_inputs;
+} cs_cl_backend;
+
+static cs_cl_backend *cl_be(cs_backend *be) { return (cs_cl_backend *)be; }
+
+/* ------------------------------------------------------------------------ */
+/* Parameters                                                               */
+/* ------------------------------------------------------------------------ */
+
+static void release_params(cs_cl_backend *b)
+{
+    if (b->params)
+        for (int i = 0; i < b->n_nodes; i++)
+            for (int j = 0; j < CS_MAX_PARAMS; j++)
+                if (b->params[i][j])
+                    clReleaseMemObject(b->params[i][j]);
+    free(b->params);
+    free(b->ms);
+    free(b->in_mems);
+    free(b->in_shapes);
+    b->params = NULL;
+    b->ms = NULL;
+    b->in_mems = NULL;
+    b->in_shapes = NULL;
+    b->max_inputs = 0;
+    b->n_nodes = 0;
+    b->g = NULL;
+}
+
+/* Conv weight with the kernels the connection mask leaves out set to zero. */
+static cs_status masked_weight(const cs_node *n, const cs_tensor *t, float **out)
+{
+    const cs_conv2d_params *p = &n->u.conv.p;
+    const uint8_t *mask = n->u.conv.mask; /* (K, C/groups) */
+    int k_count = p->out_channels;
+    size_t cg = t->ndim == 4 ? (size_t)t->dims[1] : 0;
+    size_t rs = t->ndim == 4 ? (size_t)t->dims[2] * (size_t)t->dims[3] : 0;
+    *out = NULL;
+    if (t->ndim != 4 || t->dims[0] != k_count || (size_t)k_count * cg * rs != t->count)
+        return cs_error(CS_ERR_SHAPE, "conv %s: weight is not (K, C/groups, R, S) = %zu floats",
+                        n->name, t->count);
+    float *w = malloc(t->count * sizeof *w); /* (K, C/groups, R, S) */
+    if (!w)
+        return cs_error(CS_ERR_NO_MEMORY, "out of host memory masking the weight of %s",
+                        n->name);
+    memcpy(w, t->data, t->count * sizeof *w);
+    for (size_t k = 0; k < (size_t)k_count; k++)
+        for (size_t c = 0; c < cg; c++)
+            if (!mask[k * cg + c])
+                memset(w + (k * cg + c) * rs, 0, rs * sizeof *w);
+    *out = w;
+    return CS_OK;
+}
+
+static cs_status upload_node_params(cs_cl_backend *b, const cs_node *n, int id)
+{
+    cs_status st = CS_OK;
+    cl_int err = CL_SUCCESS;
+    float *tmp = NULL;
+    for (int i = 0; i < n->n_params && i < CS_MAX_PARAMS; i++) {
+        const cs_tensor *t = &n->params[i];
+        const float *src = t->data;
+        if (t->count == 0)
+            continue;
+        if (!src) {
+            st = cs_error(CS_ERR_STATE, "node %d %s: parameter %s has no data", id, n->name,
+                          t->name);
+            goto cleanup;
+        }
+        if (n->op == CS_OP_CONV2D && n->u.conv.mask && strcmp(t->name, "weight") == 0) {
+            if ((st = masked_weight(n, t, &tmp)) != CS_OK)
+                goto cleanup;
+            src = tmp;
+        }
+        size_t bytes = t->count * sizeof(float);
+        b->params[id][i] = clCreateBuffer(b->cl->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                                          bytes, (void *)src, &err);
+        if (err != CL_SUCCESS) {
+            b->params[id][i] = NULL;
+            st = cs_error(CS_ERR_NO_MEMORY,
+                          "cannot upload %s.%s (%zu bytes) to %s: clCreateBuffer failed: %s (%d)",
+                          n->name, t->name, bytes, b->cl->device_name, cs_cl_error_name(err),
+                          (int)err);
+            goto cleanup;
+        }
+        free(tmp);
+        tmp = NULL;
+    }
+cleanup:
+    free(tmp);
+    return st;
+}
+
+static cs_status cl_prepare(cs_backend *be, const cs_graph *g, int batch)
+{
+    cs_cl_backend *b = cl_be(be);
+    cs_status st = CS_OK;
+    if (!g || batch < 1)
+        return cs_error(CS_ERR_INVALID_ARG, "opencl prepare: need a graph and batch >= 1");
+    release_params(b);
+    int n = g->n_nodes;
+    int max_inputs = 1;
+    for (int i = 0; i < n; i++)
+        if (g->nodes[i].n_inputs > max_inputs)
+            max_inputs = g->nodes[i].n_inputs;
+    b->params = calloc(n > 0 ? (size_t)n : 1, sizeof *b->params);
+    b->ms = malloc((n > 0 ? (size_t)n : 1) * sizeof *b->ms);
+    b->in_mems = calloc((size_t)max_inputs, sizeof *b->in_mems);
+    b->in_shapes = calloc((size_t)max_inputs, sizeof *b->in_shapes);
+    b->n_nodes = n;
+    if (!b->params || !b->ms || !b->in_mems || !b->in_shapes) {
+        st = cs_error(CS_ERR_NO_MEMORY, "out of host memory preparing %d nodes", n);
+        goto cleanup;
+    }
+    b->max_inputs = max_inputs;
+    for (int i = 0; i < n; i++)
+        b->ms[i] = -1.0;
+    for (int i = 0; i < n; i++)
+        if ((st = upload_node_params(b, &g->nodes[i], i)) != CS_OK)
+            goto cleanup;
+    b->g = g;
+cleanup:
+    if (st != CS_OK)
+        release_params(b);
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Buffers                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static cs_status cl_alloc(cs_backend *be, size_t floats, cs_buf **out)
+{
+    cs_cl_backend *b = cl_be(be);
+    cl_int err = CL_SUCCESS;
+    if (!out)
+        return cs_error(CS_ERR_INVALID_ARG, "opencl alloc: null output");
+    *out = NULL;
+    /* A zero-float buffer still gets one float: CL has no empty buffers. */
+    size_t n = floats ? floats : 1;
+    if (n > SIZE_MAX / sizeof(float) || (cl_ulong)(n * sizeof(float)) > b->max_alloc)
+        return cs_error(CS_ERR_NO_MEMORY,
+                        "device buffer of %zu floats (%.1f MiB) exceeds the largest single "
+                        "allocation %s allows (%.1f MiB); hint: use a smaller --batch",
+                        floats, (double)floats * 4.0 / 1048576.0, b->cl->device_name,
+                        (double)b->max_alloc / 1048576.0);
+    cs_buf *buf = calloc(1, sizeof *buf);
+    if (!buf)
+        return cs_error(CS_ERR_NO_MEMORY, "out of host memory");
+    buf->mem = clCreateBuffer(b->cl->ctx, CL_MEM_READ_WRITE, n * sizeof(float), NULL, &err);
+    if (err != CL_SUCCESS) {
+        free(buf);
+        return cs_error(CS_ERR_NO_MEMORY,
+                        "cannot allocate a device buffer of %zu floats (%.1f MiB) on %s: "
+                        "clCreateBuffer failed: %s (%d); hint: use a smaller --batch",
+                        floats, (double)floats * 4.0 / 1048576.0, b->cl->device_name,
+                        cs_cl_error_name(err), (int)err);
+    }
+    buf->floats = floats;
+    *out = buf;
+    return CS_OK;
+}
+
+static void cl_release(cs_backend *be, cs_buf *buf)
+{
+    (void)be;
+    if (!buf)
+        return;
+    if (buf->mem)
+        clReleaseMemObject(buf->mem);
+    free(buf);
+}
+
+static cs_status cl_write(cs_backend *be, cs_buf *dst, const float *src, size_t floats)
+{
+    cs_cl_backend *b = cl_be(be);
+    cs_status st = CS_OK;
+    if (!dst || (!src && floats))
+        return cs_error(CS_ERR_INVALID_ARG, "opencl write: null buffer");
+    if (floats > dst->floats)
+        return cs_error(CS_ERR_INVALID_ARG, "opencl write of %zu floats into a buffer of %zu",
+                        floats, dst->floats);
+    if (floats == 0)
+        return CS_OK;
+    CS_CL_CHECK(clEnqueueWriteBuffer(b->cl->queue, dst->mem, CL_TRUE, 0, floats * sizeof(float),
+                                     src, 0, NULL, NULL));
+cleanup:
+    return st;
+}
+
+static cs_status cl_read(cs_backend *be, cs_buf *src, float *dst, size_t floats)
+{
+    cs_cl_backend *b = cl_be(be);
+    cs_status st = CS_OK;
+    if (!src || (!dst && floats))
+        return cs_error(CS_ERR_INVALID_ARG, "opencl read: null buffer");
+    if (floats > src->floats)
+        return cs_error(CS_ERR_INVALID_ARG, "opencl read of %zu floats from a buffer of %zu",
+                        floats, src->floats);
+    if (floats == 0)
+        return CS_OK;
+    CS_CL_CHECK(clEnqueueReadBuffer(b->cl->queue, src->mem, CL_TRUE, 0, floats * sizeof(float),
+                                    dst, 0, NULL, NULL));
+cleanup:
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Running nodes                                                            */
+/* ------------------------------------------------------------------------ */
+
+static cs_status cl_run_node(cs_backend *be, const cs_graph *g, int id, int batch,
+                             cs_buf *const *in, cs_buf *out)
+{
+    cs_cl_backend *b = cl_be(be);
+    cs_status st = CS_OK;
+    if (!b->g || g != b->g)
+        return cs_error(CS_ERR_STATE, "opencl run_node: graph was not prepared on this backend");
+    if (id < 0 || id >= b->n_nodes || batch < 1)
+        return cs_error(CS_ERR_INVALID_ARG, "opencl run_node: node %d of %d, batch %d", id,
+                        b->n_nodes, batch);
+    const cs_node *n = &g->nodes[id];
+    if (n->op == CS_OP_INPUT)
+        return CS_OK; /* the executor writes the input buffer */
+    if (!out || (n->n_inputs > 0 && !in))
+        return cs_error(CS_ERR_INVALID_ARG, "opencl run_node %s: missing buffers", n->name);
+    if (n->n_inputs > b->max_inputs)
+        return cs_error(CS_ERR_STATE, "opencl run_node %s: graph changed since prepare", n->name);
+    for (int i = 0; i < n->n_inputs; i++) {
+        if (!in[i])
+            return cs_error(CS_ERR_INVALID_ARG, "opencl run_node %s: input %d has no buffer",
+                            n->name, i);
+        b->in_mems[i] = in[i]->mem;
+        b->in_shapes[i] = g->nodes[n->inputs[i]].out;
+    }
+    b->cl->cur_node = id;
+    cs_cl_launch L = {
+        .cl = b->cl,
+        .g = g,
+        .node = n,
+        .batch = batch,
+        .in = b->in_mems,
+        .in_shape = b->in_shapes,
+        .out = out->mem,
+        .params = b->params[id],
+    };
+    switch (n->op) {
+    case CS_OP_CONV2D:
+        st = cs_cl_conv(&L);
+        break;
+    case CS_OP_MAXPOOL:
+    case CS_OP_AVGPOOL:
+    case CS_OP_ADAPTIVE_AVGPOOL:
+        st = cs_cl_pool(&L);
+        break;
+    case CS_OP_LRN:
+    case CS_OP_BATCHNORM:
+    case CS_OP_AFFINE:
+        st = cs_cl_norm(&L);
+        break;
+    case CS_OP_ACT:
+    case CS_OP_FLATTEN:
+    case CS_OP_DROPOUT:
+    case CS_OP_CONCAT:
+    case CS_OP_ADD:
+    case CS_OP_SCALE:
+        st = cs_cl_eltwise(&L);
+        break;
+    case CS_OP_DENSE:
+    case CS_OP_SOFTMAX:
+    case CS_OP_RBF:
+        st = cs_cl_dense(&L);
+        break;
+    default:
+        st = cs_error(CS_ERR_UNSUPPORTED, "the OpenCL backend has no op %d", (int)n->op);
+        break;
+    }
+    if (st != CS_OK)
+        cs_error_context(st, "node %d %s (%s) on %s", id, n->name, cs_op_name(n->op),
+                         b->cl->device_name);
+    return st;
+}
+
+static cs_status cl_finish(cs_backend *be)
+{
+    cs_cl_backend *b = cl_be(be);
+    cs_cl_context *c = b->cl;
+    cs_status st = CS_OK;
+    CS_CL_CHECK(clFinish(c->queue));
+    if (c->profile && b->ms) {
+        /* A node run since the last finish gets the sum of its events. */
+        for (int i = 0; i < c->n_events; i++) {
+            int node = c->events[i].node;
+            if (node >= 0 && node < b->n_nodes)
+                b->ms[node] = 0.0;
+        }
+        for (int i = 0; i < c->n_events; i++) {
+            cl_ulong t0 = 0, t1 = 0;
+            int node = c->events[i].node;
+            CS_CL_CHECK(clGetEventProfilingInfo(c->events[i].event, CL_PROFILING_COMMAND_START,
+                                                sizeof t0, &t0, NULL));
+            CS_CL_CHECK(clGetEventProfilingInfo(c->events[i].event, CL_PROFILING_COMMAND_END,
+                                                sizeof t1, &t1, NULL));
+            if (node >= 0 && node < b->n_nodes && t1 >= t0)
+                b->ms[node] += (double)(t1 - t0) * 1e-6;
+        }
+    }
+cleanup:
+    cs_cl_events_reset(c);
+    return st;
+}
+
+static double cl_node_ms(cs_backend *be, int id)
+{
+    cs_cl_backend *b = cl_be(be);
+    if (!b->ms || id < 0 || id >= b->n_nodes)
+        return -1.0;
+    return b->ms[id];
+}
+
+static const char *cl_device_name(cs_backend *be)
+{
+    return cl_be(be)->cl->device_name;
+}
+
+static void cl_destroy(cs_backend *be)
+{
+    cs_cl_backend *b = cl_be(be);
+    if (!b)
+        return;
+    release_params(b);
+    cs_cl_close(b->cl);
+    free(b);
+}
+
+static const cs_backend_vt cs_cl_vt = {
+    .name = "opencl",
+    .prepare = cl_prepare,
+    .alloc = cl_alloc,
+    .release = cl_release,
+    .write = cl_write,
+    .read = cl_read,
+    .run_node = cl_run_node,
+    .finish = cl_finish,
+    .node_ms = cl_node_ms,
+    .device_name = cl_device_name,
+    .destroy = cl_destroy,
+};
+
+cs_status cs_cl_backend_create(cs_backend **out, int device_index, int profile)
+{
+    cs_status st = CS_OK;
+    cs_cl_backend *b = NULL;
+    if (!out)
+        return cs_error(CS_ERR_INVALID_ARG, "cs_cl_backend_create: null output");
+    *out = NULL;
+    b = calloc(1, sizeof *b);
+    if (!b)
+        return cs_error(CS_ERR_NO_MEMORY, "out of host memory creating the OpenCL backend");
+    b->base.vt = &cs_cl_vt;
+    if ((st = cs_cl_open(&b->cl, device_index, profile)) != CS_OK)
+        goto cleanup;
+    CS_CL_CHECK(clGetDeviceInfo(b->cl->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof b->max_alloc,
+                                &b->max_alloc, NULL));
+    *out = &b->base;
+    b = NULL;
+cleanup:
+    if (b) {
+        cs_cl_close(b->cl);
+        free(b);
+    }
+    return st;
+}
