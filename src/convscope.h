@@ -214,6 +214,116 @@ int cs_graph_param_count(const cs_graph *g, int node);
 cs_status cs_graph_param(const cs_graph *g, int node, int index, cs_param_info *out);
 
 /* ------------------------------------------------------------------------ */
+/* Model zoo                                                                */
+/* ------------------------------------------------------------------------ */
+
+typedef struct cs_model_info {
+    const char *name;        /* "resnet50" */
+    const char *family;      /* "lenet", "alexnet", "googlenet", "vgg", "resnet", "xception", "senet", "densenet" */
+    const char *reference;   /* what it matches, e.g. "torchvision.models.resnet50" */
+    int in_c, in_h, in_w;    /* default input */
+    int min_hw;              /* smallest input height/width the architecture accepts */
+    int num_classes;         /* default classifier size */
+    const char *classifier;  /* state_dict key of the classifier weight ("fc.weight") */
+    const char *labels;      /* default label set: "imagenet" or "fashion-mnist" */
+    /* Image preprocessing: optional greyscale; resize the shorter side to
+     * `resize` and centre-crop to the input (resize 0: scale the whole image
+     * to the input less `pad` on each side, then pad with background 0);
+     * then x = (v / 255 - mean[c]) / std[c]. */
+    int grey;
+    int resize;
+    int pad;
+    float mean[3], std[3];
+    /* Reference state_dict key prefixes that are not part of inference (e.g.
+     * GoogLeNet's auxiliary heads), comma-separated, or NULL. */
+    const char *ignore;
+} cs_model_info;
+
+typedef struct cs_model_options {
+    int num_classes;   /* 0: the model's default */
+    int in_h, in_w;    /* 0: the model's default input size */
+} cs_model_options;
+
+int cs_model_count(void);
+/* Model by index (0..count-1) or name; NULL when there is none. */
+const cs_model_info *cs_model_at(int index);
+const cs_model_info *cs_model_find(const char *name);
+/* Builds the graph of a zoo model; learnable tensors start at zero: call
+ * cs_graph_init_seeded or load weights. opts may be NULL. */
+cs_status cs_model_build(cs_graph **out, const char *name, const cs_model_options *opts);
+
+/* Seeded He initialisation, identical to tools/cs_init.py: every tensor is a
+ * function of (seed, "<node>.<param>" key) only, so C and PyTorch get the same
+ * weights. Conv/dense weights uniform in +-sqrt(6/fan_in), biases +-0.05,
+ * BN weight 1 +- 0.25, running_mean +- 0.1, running_var 1 +- 0.25. */
+cs_status cs_graph_init_seeded(cs_graph *g, uint64_t seed);
+/* Fills `count` floats with the same generator under `key` (uniform [-1, 1)). */
+void cs_seeded_uniform(uint64_t seed, const char *key, float *out, size_t count);
+
+/* ------------------------------------------------------------------------ */
+/* Weights (safetensors), tensors (.npy), images, labels, assets             */
+/* ------------------------------------------------------------------------ */
+
+/* An opened safetensors file, memory-mapped and fully validated at open:
+ * header length and JSON, dtypes (F32, F16, BF16), shapes, offsets inside the
+ * file and not overlapping. Limits: header <= 100 MB, <= 100000 tensors, rank
+ * <= 8. */
+typedef struct cs_weights cs_weights;
+
+cs_status cs_weights_open(cs_weights **out, const char *path);
+void cs_weights_close(cs_weights *w);
+int cs_weights_count(const cs_weights *w);
+const char *cs_weights_key(const cs_weights *w, int index);
+/* Shape of a tensor by key; CS_ERR_INVALID_ARG naming the key if missing. */
+cs_status cs_weights_shape(const cs_weights *w, const char *key, int *ndim, int64_t dims[8]);
+/* Copies a tensor converted to float32 into dst (count must equal its size). */
+cs_status cs_weights_read(const cs_weights *w, const char *key, float *dst, size_t count);
+
+typedef struct cs_load_report {
+    int loaded;          /* tensors copied into the graph */
+    int ignored;         /* num_batches_tracked and keys under the skip prefixes */
+    char note[512];      /* e.g. "ignored 14 training-only tensors under aux1., aux2." */
+} cs_load_report;
+
+/* Loads every non-constant tensor of the graph from `w` ("<node>.<param>").
+ * A missing or unexpected tensor, or a shape mismatch (the error names the
+ * tensor and both shapes), fails the whole load and leaves the graph's
+ * tensors unchanged. `skip` is a comma-separated list of key prefixes that are
+ * ignored (e.g. "aux1.,aux2."), or NULL. report may be NULL. */
+cs_status cs_graph_load_weights(cs_graph *g, const cs_weights *w, const char *skip, cs_load_report *report);
+/* Writes the graph's non-constant tensors as a safetensors file (F32),
+ * atomically (temp file + rename). */
+cs_status cs_graph_save_weights(const cs_graph *g, const char *path);
+
+/* .npy float32 (little-endian, C order). cs_npy_read allocates *data (free
+ * with cs_free); up to 8 dims. cs_npy_write is atomic. */
+cs_status cs_npy_read(const char *path, float **data, int *ndim, int64_t dims[8]);
+cs_status cs_npy_write(const char *path, const float *data, int ndim, const int64_t *dims);
+void cs_free(void *p);
+
+/* Decodes an image (PNG, JPEG, BMP, GIF first frame, PNM, TGA) and applies
+ * the model's preprocessing (cs_model_info) for an in_h x in_w input, writing
+ * in_c x in_h x in_w floats to out. Rejects images over 16384 px a side
+ * before decoding. */
+cs_status cs_image_load(const char *path, const cs_model_info *m, int in_h, int in_w, float *out,
+                        size_t count);
+
+/* Class labels: one per line. cs_labels_builtin loads a shipped set
+ * ("imagenet", "fashion-mnist") from the assets directory. */
+typedef struct cs_labels cs_labels;
+cs_status cs_labels_load(cs_labels **out, const char *path);
+cs_status cs_labels_builtin(cs_labels **out, const char *set);
+int cs_labels_count(const cs_labels *l);
+/* Label i, or NULL when out of range. */
+const char *cs_labels_get(const cs_labels *l, int i);
+void cs_labels_free(cs_labels *l);
+
+/* Path of a shipped asset ("labels/imagenet.txt"): $CONVSCOPE_ASSETS, else
+ * the assets/ folder next to the executable's parent, else the installed or
+ * source-tree assets folder. CS_ERR_IO when it is nowhere. */
+cs_status cs_asset_path(const char *relative, char *out, size_t size);
+
+/* ------------------------------------------------------------------------ */
 /* Session: a graph prepared on a backend at a fixed batch size              */
 /* ------------------------------------------------------------------------ */
 

@@ -372,6 +372,8 @@ int cs_batchnorm(cs_graph *g, const char *name, int x, float eps)
     if (add_param(g, n, "weight", 1, &in.c, 1.0f) || add_param(g, n, "bias", 1, &in.c, 0.0f) ||
         add_param(g, n, "running_mean", 1, &in.c, 0.0f) || add_param(g, n, "running_var", 1, &in.c, 1.0f))
         return drop_last(g);
+    n->params[2].buffer = 1;
+    n->params[3].buffer = 1;
     return g->n_nodes - 1;
 }
 
@@ -706,8 +708,8 @@ uint64_t cs_node_param_count(const cs_graph *g, int node)
     uint64_t total = 0;
     for (int i = 0; i < n->n_params; i++) {
         const cs_tensor *t = &n->params[i];
-        if (strncmp(t->name, "running_", 8) == 0)
-            continue; /* batchnorm statistics are buffers, not parameters */
+        if (t->buffer || t->constant)
+            continue; /* batchnorm statistics, RBF prototypes, builder constants */
         if (n->op == CS_OP_CONV2D && i == 0 && n->u.conv.mask) {
             int cg = g->nodes[n->inputs[0]].out.c / n->u.conv.p.groups;
             total += conv_connections(n, cg) * (uint64_t)n->u.conv.p.kernel_h * (uint64_t)n->u.conv.p.kernel_w;

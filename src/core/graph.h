@@ -52,6 +52,8 @@ typedef struct cs_tensor {
     int dims[4];
     size_t count;
     float *data;        /* owned by the graph */
+    int buffer;         /* not a trainable parameter (BN running stats, RBF prototypes) */
+    int constant;       /* set by the model builder, never loaded from weights */
 } cs_tensor;
 
 typedef struct cs_conv_op {

@@ -40,7 +40,17 @@ cs_status cs_error_context(cs_status status, const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, g_error, sizeof old);
-    snprintf(g_error, sizeof g_error, "%s: %s", prefix, old);
+    size_t used = strlen(prefix);
+    memcpy(g_error, prefix, used);
+    if (used + 2 < sizeof g_error) {
+        memcpy(g_error + used, ": ", 2);
+        used += 2;
+    }
+    size_t rest = strlen(old);
+    if (rest > sizeof g_error - 1 - used)
+        rest = sizeof g_error - 1 - used;
+    memcpy(g_error + used, old, rest);
+    g_error[used + rest] = '\0';
     return status;
 }
 
