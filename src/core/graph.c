@@ -167,12 +167,15 @@ static int add_param(cs_graph *g, cs_node *n, const char *pname, int ndim, const
             return FAIL(g, CS_ERR_INVALID_ARG, "%s: parameter '%s' has an invalid size", n->name, pname);
         count *= (size_t)dims[i];
     }
-    float *data = malloc(count * sizeof *data);
+    /* calloc: large zero tensors stay untouched pages until weights arrive,
+     * so building a graph to inspect it (info, models) is cheap */
+    float *data = calloc(count, sizeof *data);
     if (!data)
         return FAIL(g, CS_ERR_NO_MEMORY, "%s: out of memory for parameter '%s' (%zu floats)", n->name,
                     pname, count);
-    for (size_t i = 0; i < count; i++)
-        data[i] = fill;
+    if (fill != 0.0f)
+        for (size_t i = 0; i < count; i++)
+            data[i] = fill;
     cs_tensor *t = &n->params[n->n_params++];
     snprintf(t->name, sizeof t->name, "%s", pname);
     t->ndim = ndim;
@@ -454,6 +457,8 @@ int cs_concat(cs_graph *g, const char *name, const int *xs, int count)
     if (count <= 0 || !xs) {
         if (check_common(g, "concat", name, NULL, 0))
             return -1;
+        if (!xs)
+            return FAIL(g, CS_ERR_INVALID_ARG, "concat '%s': the input list is NULL (count %d)", name, count);
         return FAIL(g, CS_ERR_INVALID_ARG, "concat '%s': needs at least one input (got %d)", name, count);
     }
     if (check_common(g, "concat", name, xs, count))
@@ -718,4 +723,204 @@ uint64_t cs_node_param_count(const cs_graph *g, int node)
         total += t->count;
     }
     return total;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Public read access for the CLI and the viewer                            */
+/* ------------------------------------------------------------------------ */
+
+const char *cs_graph_model(const cs_graph *g)
+{
+    return g ? g->model : "";
+}
+
+int cs_graph_input(const cs_graph *g)
+{
+    return g ? g->input : -1;
+}
+
+int cs_graph_node_inputs(const cs_graph *g, int node, const int **ids)
+{
+    if (!g || node < 0 || node >= g->n_nodes) {
+        if (ids)
+            *ids = NULL;
+        return 0;
+    }
+    if (ids)
+        *ids = g->nodes[node].inputs;
+    return g->nodes[node].n_inputs;
+}
+
+uint64_t cs_graph_node_params(const cs_graph *g, int node)
+{
+    if (!g || node < 0 || node >= g->n_nodes)
+        return 0;
+    return cs_node_param_count(g, node);
+}
+
+uint64_t cs_graph_node_macs(const cs_graph *g, int node)
+{
+    if (!g || node < 0 || node >= g->n_nodes)
+        return 0;
+    return cs_node_macs(g, node);
+}
+
+static const char *act_name(cs_act_kind kind)
+{
+    switch (kind) {
+    case CS_ACT_RELU: return "relu";
+    case CS_ACT_TANH: return "tanh";
+    case CS_ACT_SCALED_TANH: return "scaled tanh 1.7159*tanh(2x/3)";
+    case CS_ACT_SIGMOID: return "sigmoid";
+    default: return "unknown";
+    }
+}
+
+/* "3x3" or "3" when square. */
+static void pair(char *buf, size_t size, int a, int b)
+{
+    if (a == b)
+        snprintf(buf, size, "%d", a);
+    else
+        snprintf(buf, size, "%dx%d", a, b);
+}
+
+static void pads(char *buf, size_t size, int t, int b, int l, int r)
+{
+    if (t == b && t == l && t == r)
+        snprintf(buf, size, "%d", t);
+    else
+        snprintf(buf, size, "(t%d b%d l%d r%d)", t, b, l, r);
+}
+
+const char *cs_graph_node_describe(const cs_graph *g, int node, char *buf, size_t size)
+{
+    if (!buf || size == 0)
+        return "";
+    buf[0] = '\0';
+    if (!g || node < 0 || node >= g->n_nodes)
+        return buf;
+    const cs_node *n = &g->nodes[node];
+    char s[32], p[48];
+    switch (n->op) {
+    case CS_OP_CONV2D: {
+        const cs_conv2d_params *c = &n->u.conv.p;
+        char k[32];
+        snprintf(k, sizeof k, "%dx%d", c->kernel_h, c->kernel_w);
+        pair(s, sizeof s, c->stride_h, c->stride_w);
+        pads(p, sizeof p, c->pad_top, c->pad_bottom, c->pad_left, c->pad_right);
+        int in_c = g->nodes[n->inputs[0]].out.c;
+        char grp[48] = "";
+        if (c->groups == in_c && c->groups == c->out_channels && c->groups > 1)
+            snprintf(grp, sizeof grp, ", depthwise");
+        else if (c->groups > 1)
+            snprintf(grp, sizeof grp, ", groups %d", c->groups);
+        char dil[32] = "";
+        if (c->dilation_h > 1 || c->dilation_w > 1)
+            snprintf(dil, sizeof dil, ", dilation %dx%d", c->dilation_h, c->dilation_w);
+        snprintf(buf, size, "%d filters %s/%s pad %s%s%s%s%s", c->out_channels, k, s, p, grp, dil,
+                 c->bias ? ", bias" : "", n->u.conv.mask ? ", connection table" : "");
+        break;
+    }
+    case CS_OP_MAXPOOL:
+    case CS_OP_AVGPOOL: {
+        const cs_pool_params *q = &n->u.pool;
+        pair(s, sizeof s, q->stride_h, q->stride_w);
+        pads(p, sizeof p, q->pad_top, q->pad_bottom, q->pad_left, q->pad_right);
+        snprintf(buf, size, "%dx%d/%s pad %s%s%s", q->kernel_h, q->kernel_w, s, p, q->ceil_mode ? ", ceil" : "",
+                 n->op == CS_OP_AVGPOOL && !q->count_include_pad ? ", exclude pad" : "");
+        break;
+    }
+    case CS_OP_ADAPTIVE_AVGPOOL:
+        snprintf(buf, size, "to %dx%d", n->u.adaptive.out_h, n->u.adaptive.out_w);
+        break;
+    case CS_OP_LRN:
+        snprintf(buf, size, "size %d, alpha %g, beta %g, k %g", n->u.lrn.size, (double)n->u.lrn.alpha,
+                 (double)n->u.lrn.beta, (double)n->u.lrn.k);
+        break;
+    case CS_OP_BATCHNORM:
+        snprintf(buf, size, "eps %g", (double)n->u.bn.eps);
+        break;
+    case CS_OP_AFFINE:
+        snprintf(buf, size, "per-channel scale + bias");
+        break;
+    case CS_OP_ACT:
+        snprintf(buf, size, "%s", act_name(n->u.act.kind));
+        break;
+    case CS_OP_DENSE:
+        snprintf(buf, size, "%d outputs%s", n->u.dense.out_features, n->u.dense.bias ? ", bias" : "");
+        break;
+    case CS_OP_DROPOUT:
+        snprintf(buf, size, "p %g (identity at inference)", (double)n->u.dropout.p);
+        break;
+    case CS_OP_CONCAT:
+        snprintf(buf, size, "%d inputs along channels", n->n_inputs);
+        break;
+    case CS_OP_ADD:
+        snprintf(buf, size, "%s", n->u.add.relu ? "sum, then relu" : "sum");
+        break;
+    case CS_OP_SCALE:
+        snprintf(buf, size, "channels x gate");
+        break;
+    case CS_OP_RBF:
+        snprintf(buf, size, "%d classes, squared distance", n->u.rbf.classes);
+        break;
+    default:
+        break;
+    }
+    return buf;
+}
+
+int cs_graph_block_count(const cs_graph *g)
+{
+    return g ? g->n_blocks : 0;
+}
+
+cs_status cs_graph_block(const cs_graph *g, int block, cs_block_info *out)
+{
+    if (!g || !out || block < 0 || block >= g->n_blocks)
+        return cs_error(CS_ERR_INVALID_ARG, "block %d does not exist", block);
+    const cs_block *b = &g->blocks[block];
+    out->kind = b->kind;
+    out->name = b->name;
+    out->parent = b->parent;
+    out->first = b->first;
+    out->last = b->last;
+    return CS_OK;
+}
+
+int cs_graph_node_block(const cs_graph *g, int node)
+{
+    if (!g || node < 0 || node >= g->n_nodes)
+        return -1;
+    return g->nodes[node].block;
+}
+
+cs_role cs_graph_node_role(const cs_graph *g, int node, int *index)
+{
+    if (!g || node < 0 || node >= g->n_nodes) {
+        if (index)
+            *index = 0;
+        return CS_ROLE_NONE;
+    }
+    if (index)
+        *index = g->nodes[node].role_index;
+    return g->nodes[node].role;
+}
+
+const char *cs_block_kind_name(cs_block_kind kind)
+{
+    static const char *const names[CS_BLOCK_COUNT] = {
+        [CS_BLOCK_NONE] = "none",
+        [CS_BLOCK_RESIDUAL] = "residual unit",
+        [CS_BLOCK_INCEPTION] = "inception module",
+        [CS_BLOCK_DENSE] = "dense block",
+        [CS_BLOCK_DENSE_LAYER] = "dense layer",
+        [CS_BLOCK_TRANSITION] = "transition",
+        [CS_BLOCK_SE] = "SE block",
+        [CS_BLOCK_SEPARABLE] = "separable conv",
+    };
+    if ((int)kind < 0 || kind >= CS_BLOCK_COUNT)
+        return "unknown";
+    return names[kind];
 }
