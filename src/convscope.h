@@ -198,6 +198,30 @@ const char *cs_graph_node_name(const cs_graph *g, int node);
 cs_op cs_graph_node_op(const cs_graph *g, int node);
 int cs_graph_find(const cs_graph *g, const char *name); /* -1 if none */
 const char *cs_op_name(cs_op op);
+const char *cs_graph_model(const cs_graph *g);
+int cs_graph_input(const cs_graph *g);   /* the input node, -1 if none */
+/* Input node ids of a node; returns their count. */
+int cs_graph_node_inputs(const cs_graph *g, int node, const int **ids);
+/* Trainable parameters (BN statistics, RBF prototypes and builder constants
+ * excluded) and multiply-accumulates per sample. */
+uint64_t cs_graph_node_params(const cs_graph *g, int node);
+uint64_t cs_graph_node_macs(const cs_graph *g, int node);
+/* Op parameters in words, e.g. "3x3/2 pad 1 groups 32, bias" or "relu". */
+const char *cs_graph_node_describe(const cs_graph *g, int node, char *buf, size_t size);
+
+typedef struct cs_block_info {
+    cs_block_kind kind;
+    const char *name;
+    int parent;        /* enclosing block, -1 for none */
+    int first, last;   /* node range, inclusive */
+} cs_block_info;
+
+int cs_graph_block_count(const cs_graph *g);
+cs_status cs_graph_block(const cs_graph *g, int block, cs_block_info *out);
+/* Innermost block of a node (-1: none), its role and role index. */
+int cs_graph_node_block(const cs_graph *g, int node);
+cs_role cs_graph_node_role(const cs_graph *g, int node, int *index);
+const char *cs_block_kind_name(cs_block_kind kind);
 
 /* Learnable tensors of a node, e.g. conv "weight" (K, C/groups, R, S) and
  * "bias" (K). Names follow PyTorch: the state_dict key is
@@ -318,6 +342,14 @@ int cs_labels_count(const cs_labels *l);
 const char *cs_labels_get(const cs_labels *l, int i);
 void cs_labels_free(cs_labels *l);
 
+/* Colour for value t in [0, 1]: diverging (blue - white - red, 0.5 is zero)
+ * for signed tensors, sequential (black - yellow) for non-negative ones. */
+void cs_colormap(float t, int diverging, uint8_t rgb[3]);
+/* Writes the c feature maps of one sample (c x h x w floats) as a PNG grid
+ * (auto columns, 1-px gutters, one colour scale for the layer: diverging with
+ * zero neutral when any value is negative), atomically. */
+cs_status cs_grid_png(const char *path, const float *chw, int c, int h, int w);
+
 /* Path of a shipped asset ("labels/imagenet.txt"): $CONVSCOPE_ASSETS, else
  * the assets/ folder next to the executable's parent, else the installed or
  * source-tree assets folder. CS_ERR_IO when it is nowhere. */
@@ -347,7 +379,9 @@ cs_status cs_session_run(cs_session *s);
 cs_status cs_session_step_to(cs_session *s, int node);
 /* Index of the last node computed for the current input, -1 if none. */
 int cs_session_progress(const cs_session *s);
-/* Copies a computed node's output (batch x C x H x W floats) to the host. */
+/* Copies a computed node's output (batch x C x H x W floats) to the host.
+ * `count` is the capacity of dst: smaller than the output is refused with
+ * CS_ERR_INVALID_ARG; larger is fine and exactly the output is written. */
 cs_status cs_session_read(cs_session *s, int node, float *dst, size_t count);
 /* Device time of a node's last run in ms (profiling on), or -1. */
 double cs_session_node_ms(const cs_session *s, int node);
