@@ -14,6 +14,10 @@ typedef struct command {
 
 static const command commands[] = {
     {"devices", cs_cmd_devices, "list OpenCL platforms and devices with the index --device takes"},
+    {"models", cs_cmd_models, "list the architectures: input size, parameters, MACs"},
+    {"info", cs_cmd_info, "per-layer table of a model: name, op, output shape, params, MACs"},
+    {"run", cs_cmd_run, "classify images (or an .npy tensor); profile, dump every layer"},
+    {"bench", cs_cmd_bench, "median latency, GFLOP/s, cold and warm start, peak memory"},
 };
 
 static void usage(FILE *to)
@@ -24,18 +28,6 @@ static void usage(FILE *to)
     fprintf(to, "\n'convscope COMMAND --help' describes a command's options.\n"
                 "Device choice: --device N (OpenCL device index) or --device cpu (reference backend);\n"
                 "CONVSCOPE_DEVICE sets the default.\n");
-}
-
-void cli_fail(const char *what, const char *hint)
-{
-    fprintf(stderr, "convscope: %s: %s\n", what, cs_last_error());
-    if (hint)
-        fprintf(stderr, "hint: %s\n", hint);
-}
-
-int cli_is_help(const char *arg)
-{
-    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
 }
 
 int main(int argc, char **argv)
