@@ -10,7 +10,7 @@
 void cli_fail(const char *what, const char *hint)
 {
     fprintf(stderr, "convscope: %s: %s\n", what, cs_last_error());
-    if (hint)
+    if (hint && !strstr(cs_last_error(), "hint:")) /* the library's own hint is more specific */
         fprintf(stderr, "hint: %s\n", hint);
 }
 

@@ -86,11 +86,22 @@ int cs_cmd_info(int argc, char **argv)
     for (int n = 0; n < cs_graph_node_count(g); n++) {
         int block = cs_graph_node_block(g, n);
         if (block != last_block && block >= 0) {
-            cs_block_info b;
-            cs_graph_block(g, block, &b);
-            if (b.first == n)
-                printf("%5s  %*s[%s %s]\n", "", 2 * (depth_of(g, block) - 1), "", cs_block_kind_name(b.kind),
-                       b.name);
+            /* headers of every block that opens here, outermost first */
+            int chain[16], depth = 0;
+            for (int b = block; b >= 0 && depth < 16;) {
+                cs_block_info info;
+                cs_graph_block(g, b, &info);
+                if (info.first != n)
+                    break;
+                chain[depth++] = b;
+                b = info.parent;
+            }
+            for (int k = depth - 1; k >= 0; k--) {
+                cs_block_info info;
+                cs_graph_block(g, chain[k], &info);
+                printf("%5s  %*s[%s %s]\n", "", 2 * (depth_of(g, chain[k]) - 1), "",
+                       cs_block_kind_name(info.kind), info.name);
+            }
         }
         last_block = block;
         int c = 0, h = 0, w = 0;
