@@ -37,7 +37,71 @@ t_no_platform() {
         has "pocl-opencl-icd" "$tmp/err"
 }
 
+src=$(cd "$(dirname "$0")/.." && pwd)
+img=$src/assets/images/fashion-ankle-boot.png
+t_models()     { expect_status 0 "$bin" models && [ "$(grep -c . "$tmp/out")" -eq 29 ] && has "resnet50" "$tmp/out"; }
+t_models_json() { expect_status 0 "$bin" models --json && has '"model": "densenet121"' "$tmp/out" &&
+                  has '"params": 7978856' "$tmp/out"; }
+t_info()       { expect_status 0 "$bin" info resnet50 && has "total: .* 25557032 trainable parameters, 4.089 GMACs" "$tmp/out" &&
+                 has "residual unit layer4.2" "$tmp/out"; }
+t_info_input() { expect_status 0 "$bin" info resnet18 --input 64x64 && has "512x2x2" "$tmp/out"; }
+t_info_keys()  { expect_status 0 "$bin" info lenet5 --keys && has "^c1.weight \[6, 1, 5, 5\]" "$tmp/out"; }
+t_info_bad()   { expect_status 1 "$bin" info resnet19 && has "unknown model 'resnet19'" "$tmp/err"; }
+t_run()        { expect_status 0 "$bin" run lenet5 "$img" --top 3 && has "untrained" "$tmp/out" &&
+                 [ "$(grep -c '%' "$tmp/out")" -eq 3 ]; }
+t_run_cpu()    { expect_status 0 "$bin" run lenet5 "$img" --device cpu --quiet && has "fashion-ankle-boot" "$tmp/out"; }
+t_run_json()   { expect_status 0 "$bin" run lenet5 "$img" "$img" --json --top 2 && [ "$(grep -c '"top": \[{' "$tmp/out")" -eq 2 ] &&
+                 has '"trained": false' "$tmp/out"; }
+t_run_npy()    {
+    expect_status 0 "$bin" run lenet5 "$img" "$img" --output-npy "$tmp/y.npy" --quiet &&
+        [ -s "$tmp/y.npy" ] && head -c 128 "$tmp/y.npy" | grep -q "'shape': (2, 10)"
+}
+t_run_dump()   {
+    expect_status 0 "$bin" run lenet5 "$img" --dump "$tmp/d" --dump-png "$tmp/p" --quiet &&
+        [ "$(ls "$tmp/d" | grep -c '\.npy$')" -eq "$(ls "$tmp/p" | grep -c '\.png$')" ] &&
+        [ -s "$tmp/d/0001_c1.npy" ] && [ -s "$tmp/p/0001_c1.png" ] &&
+        head -c 128 "$tmp/d/0001_c1.npy" | grep -q "'shape': (1, 6, 28, 28)"
+}
+t_run_input_npy() {
+    # a dumped input tensor fed back in gives the same top class
+    expect_status 0 "$bin" run lenet5 "$img" --dump "$tmp/d2" --top 1 --quiet && cp "$tmp/out" "$tmp/a" &&
+        expect_status 0 "$bin" run lenet5 --input-npy "$tmp/d2/0000_input.npy" --top 1 --quiet &&
+        [ "$(grep '%' "$tmp/a")" = "$(grep '%' "$tmp/out")" ]
+}
+t_run_profile() { expect_status 0 "$bin" run lenet5 "$img" --profile && has "device time:" "$tmp/out" && has " c3 " "$tmp/out"; }
+t_run_badimg() { printf 'not an image' >"$tmp/bad.png"; expect_status 1 "$bin" run lenet5 "$tmp/bad.png" && has "not an image" "$tmp/err"; }
+t_run_noimg()  { expect_status 1 "$bin" run lenet5 "$tmp/missing.png" && has "missing.png" "$tmp/err"; }
+t_run_noargs() { expect_status 2 "$bin" run lenet5 && has "give one or more images" "$tmp/err"; }
+t_run_baddev() { expect_status 1 "$bin" run lenet5 "$img" --device 99 && has "devices are: 0:" "$tmp/err"; }
+t_run_badweights() { printf 'garbage' >"$tmp/w.safetensors"; expect_status 1 "$bin" run lenet5 "$img" --weights "$tmp/w.safetensors" &&
+                     has "w.safetensors" "$tmp/err"; }
+t_run_badopt() { expect_status 2 "$bin" run lenet5 "$img" --frobnicate && has "unknown option" "$tmp/err"; }
+t_bench()      { expect_status 0 "$bin" bench lenet5 --runs 3 --json && has '"model": "lenet5"' "$tmp/out" &&
+                 has '"median_ms": ' "$tmp/out" && has '"cold_start_ms": ' "$tmp/out" && has '"gflops": ' "$tmp/out"; }
+t_subhelp()    { for c in devices models info run bench; do expect_status 0 "$bin" $c --help || return 1; has "usage: convscope $c" "$tmp/out" || return 1; done; }
+
 check "--help lists commands" t_help
+check "every subcommand has --help" t_subhelp
+check "models lists 28 architectures" t_models
+check "models --json" t_models_json
+check "info resnet50: params and MACs" t_info
+check "info --input" t_info_input
+check "info --keys" t_info_keys
+check "info of an unknown model" t_info_bad
+check "run lenet5 on a sample image" t_run
+check "run on the CPU reference" t_run_cpu
+check "run --json, two images" t_run_json
+check "run --output-npy (N x classes)" t_run_npy
+check "run --dump and --dump-png" t_run_dump
+check "run --input-npy reproduces the image result" t_run_input_npy
+check "run --profile" t_run_profile
+check "run: an image that does not decode" t_run_badimg
+check "run: a missing image" t_run_noimg
+check "run: no input" t_run_noargs
+check "run: a device index that does not exist" t_run_baddev
+check "run: a weights file that is not safetensors" t_run_badweights
+check "run: unknown option" t_run_badopt
+check "bench --json" t_bench
 check "no arguments: usage, exit 2" t_no_args
 check "unknown command: exit 2" t_unknown
 check "devices --help" t_dev_help
