@@ -26,10 +26,12 @@ int cs_conv_out_size(int in, int kernel, int stride, int pad_lo, int pad_hi, int
 
 int cs_pool_out_size(int in, int kernel, int stride, int pad_lo, int pad_hi, int ceil_mode)
 {
+    /* PyTorch's rule: with ceil_mode a window may be larger than the padded
+     * input as long as the rounded-up count is positive (it is clipped). */
     long padded = (long)in + pad_lo + pad_hi;
-    if (stride <= 0 || kernel > padded)
-        return 0;
     long num = padded - kernel + (ceil_mode ? stride - 1 : 0);
+    if (stride <= 0 || num < 0)
+        return 0;
     long out = num / stride + 1;
     /* PyTorch: with ceil_mode the last window must start inside the input or
      * its leading padding. */
