@@ -206,6 +206,10 @@ int cs_graph_node_inputs(const cs_graph *g, int node, const int **ids);
  * excluded) and multiply-accumulates per sample. */
 uint64_t cs_graph_node_params(const cs_graph *g, int node);
 uint64_t cs_graph_node_macs(const cs_graph *g, int node);
+/* Parameters of a conv node (mask points into the graph) or a max/avg pool
+ * node; CS_ERR_INVALID_ARG for a node of another op. */
+cs_status cs_graph_node_conv(const cs_graph *g, int node, cs_conv2d_params *out);
+cs_status cs_graph_node_pool(const cs_graph *g, int node, cs_pool_params *out);
 /* Op parameters in words, e.g. "3x3/2 pad 1 groups 32, bias" or "relu". */
 const char *cs_graph_node_describe(const cs_graph *g, int node, char *buf, size_t size);
 
@@ -279,7 +283,8 @@ cs_status cs_model_build(cs_graph **out, const char *name, const cs_model_option
 /* Seeded He initialisation, identical to tools/cs_init.py: every tensor is a
  * function of (seed, "<node>.<param>" key) only, so C and PyTorch get the same
  * weights. Conv/dense weights uniform in +-sqrt(6/fan_in), biases +-0.05,
- * BN weight 1 +- 0.25, running_mean +- 0.1, running_var 1 +- 0.25. */
+ * BN weight 1 +- 0.25, running_mean +- 0.1, running_var 4 +- 1 (so deep
+ * residual stacks stay in range). */
 cs_status cs_graph_init_seeded(cs_graph *g, uint64_t seed);
 /* Fills `count` floats with the same generator under `key` (uniform [-1, 1)). */
 void cs_seeded_uniform(uint64_t seed, const char *key, float *out, size_t count);

@@ -767,6 +767,23 @@ uint64_t cs_graph_node_macs(const cs_graph *g, int node)
     return cs_node_macs(g, node);
 }
 
+cs_status cs_graph_node_conv(const cs_graph *g, int node, cs_conv2d_params *out)
+{
+    if (!g || !out || node < 0 || node >= g->n_nodes || g->nodes[node].op != CS_OP_CONV2D)
+        return cs_error(CS_ERR_INVALID_ARG, "node %d is not a conv2d node", node);
+    *out = g->nodes[node].u.conv.p;
+    return CS_OK;
+}
+
+cs_status cs_graph_node_pool(const cs_graph *g, int node, cs_pool_params *out)
+{
+    if (!g || !out || node < 0 || node >= g->n_nodes ||
+        (g->nodes[node].op != CS_OP_MAXPOOL && g->nodes[node].op != CS_OP_AVGPOOL))
+        return cs_error(CS_ERR_INVALID_ARG, "node %d is not a pooling node", node);
+    *out = g->nodes[node].u.pool;
+    return CS_OK;
+}
+
 static const char *act_name(cs_act_kind kind)
 {
     switch (kind) {
