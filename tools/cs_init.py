@@ -45,8 +45,10 @@ def init_tensor(seed: int, key: str, shape) -> np.ndarray:
     scale, offset = 0.05, 0.0
     if name == "weight" and len(shape) >= 2:
         scale = math.sqrt(6.0 / (count // shape[0]))
-    elif name in ("weight", "running_var"):
+    elif name == "weight":
         scale, offset = 0.25, 1.0
+    elif name == "running_var":
+        scale, offset = 1.0, 4.0
     elif name == "running_mean":
         scale = 0.1
     return (offset + scale * u).astype(np.float32).reshape(shape)

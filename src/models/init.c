@@ -56,9 +56,14 @@ static void init_tensor(uint64_t seed, const char *key, cs_tensor *t)
     if (strcmp(t->name, "weight") == 0 && t->ndim >= 2) {
         size_t fan_in = t->count / (size_t)t->dims[0];
         scale = sqrt(6.0 / (double)fan_in);
-    } else if (strcmp(t->name, "weight") == 0 || strcmp(t->name, "running_var") == 0) {
+    } else if (strcmp(t->name, "weight") == 0) {
         scale = 0.25;
         offset = 1.0;
+    } else if (strcmp(t->name, "running_var") == 0) {
+        /* 4 +- 1: BN then halves activations, which keeps deep residual
+         * stacks (ResNet-152, SE gates) in range with He-scaled convs */
+        scale = 1.0;
+        offset = 4.0;
     } else if (strcmp(t->name, "running_mean") == 0) {
         scale = 0.1;
     }
