@@ -5,7 +5,7 @@
 # compare the logits with PyTorch's on the same weights and input.
 # Needs PyTorch, so it is a developer test, not a CI one: it exits 77 (skipped)
 # when $PYTHON (default /opt/csref/bin/python) cannot import torch.
-# usage: tests/test_export.sh [PATH/TO/convscope]
+# usage: tools/check_export.sh [PATH/TO/convscope]
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cs=${1:-$root/build/convscope}
