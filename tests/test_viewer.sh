@@ -1,9 +1,9 @@
 #!/bin/sh
 # convscope-viewer without a display: --screenshot renders chosen states with
 # SDL's software renderer. Checks exit codes, that the PNGs exist and differ
-# between layers and models, that the residual panel is drawn inside a
-# residual unit (and not outside one), and that a bad image is reported and
-# still gives a screenshot.
+# between layers and models, that each block panel (residual, SE, dense,
+# inception, separable, LeNet) is drawn where it belongs and not outside its
+# block, and that a bad image is reported and still gives a screenshot.
 # usage: test_viewer.sh PATH/TO/convscope-viewer
 set -u
 VIEWER=${1:?usage: test_viewer.sh PATH/TO/convscope-viewer}
@@ -61,6 +61,67 @@ shot resnet_stem --model resnet18 --layer maxpool
 grep -q "^panel: residual$" "$TMP/resnet_sum.out" || fail "resnet18 layer1.0: no 'panel: residual' on stdout"
 grep -q "^panel:" "$TMP/resnet_stem.out" && fail "resnet18 maxpool: a block panel outside any block"
 differ resnet_sum resnet_stem
+
+# the special block panels: each drawn inside its block (the innermost block
+# first: an SE block inside a residual unit or an inception module), none
+# outside any block, and the picture differs from the same model without it
+expect_panel() {
+    if [ "$2" = none ]; then
+        grep -q "^panel:" "$TMP/$1.out" && fail "$1: a block panel outside any block"
+    else
+        grep -q "^panel: $2\$" "$TMP/$1.out" || fail "$1: no 'panel: $2' on stdout"
+    fi
+}
+
+shot se_resnet --model seresnet50 --layer layer1.0.se
+shot se_resnet_stem --model seresnet50 --layer maxpool
+expect_panel se_resnet se
+expect_panel se_resnet_stem none
+differ se_resnet se_resnet_stem
+
+# the squeeze only: the gate is not computed yet, the panel says so
+shot se_inception --model se_googlenet --layer inception3a.se.squeeze
+shot se_inception_stem --model se_googlenet --layer maxpool2
+expect_panel se_inception se
+shot se_inception_concat --model se_googlenet --layer inception3a.concat
+expect_panel se_inception_concat inception
+expect_panel se_inception_stem none
+differ se_inception se_inception_stem
+
+shot dense_concat --model densenet121 --layer features.denseblock1.denselayer3.cat
+shot dense_transition --model densenet121 --layer features.transition1.pool
+shot dense_stem --model densenet121 --layer features.pool0
+shot dense_presenter --model densenet121 --layer features.denseblock1.denselayer3.conv2 --presenter
+expect_panel dense_concat dense
+expect_panel dense_transition dense
+expect_panel dense_presenter dense
+expect_panel dense_stem none
+differ dense_concat dense_stem
+differ dense_transition dense_stem
+
+shot inception --model googlenet --layer inception3a
+shot inception_stem --model googlenet --layer maxpool2
+expect_panel inception inception
+expect_panel inception_stem none
+differ inception inception_stem
+
+shot separable --model xception --layer block1.rep.0.pointwise
+shot separable_stem --model xception --layer act2
+expect_panel separable separable
+expect_panel separable_stem none
+differ separable separable_stem
+
+shot lenet1998_c3 --model lenet5_1998 --layer c3
+shot lenet1998_rbf --model lenet5_1998 --layer output
+shot lenet1998_c1 --model lenet5_1998 --layer c1
+shot lenet_c3_panel --model lenet5 --layer c3
+expect_panel lenet1998_c3 lenet
+expect_panel lenet1998_rbf lenet
+expect_panel lenet_c3_panel lenet
+expect_panel lenet1998_c1 none
+differ lenet1998_c3 lenet1998_c1
+differ lenet1998_c3 lenet1998_rbf
+differ lenet_c3_panel lenet1998_c3
 
 shot alexnet --model alexnet
 differ lenet_default alexnet

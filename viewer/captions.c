@@ -64,9 +64,9 @@ static const char *op_text(const vw_state *s, int node)
                      "the "
                      "shortcut carries x through untouched.";
     case CS_ROLE_INCEPTION_CONCAT:
-        return "Depth concatenation: the four branches' maps (1x1, 3x3, 5x5 and pooling) are stacked along "
-               "the "
-               "channel axis, so the next layer sees features of several sizes side by side.";
+        return "Depth concatenation: the four branches' maps (a 1x1 conv, two 1x1-then-wider convs and a "
+               "pooling path; the panel below names each kernel) are stacked along the channel axis, so the "
+               "next layer sees features of several sizes side by side.";
     case CS_ROLE_DENSE_CONCAT:
         return "Dense connectivity: the block's input and the new maps of every earlier layer are stacked, "
                "so each "

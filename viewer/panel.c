@@ -7,8 +7,17 @@
 
 #include "panel.h"
 
+/* Defined in viewer/panel_<name>.c (the transition panel in panel_dense.c). */
+extern const vw_panel vw_panel_se;
+extern const vw_panel vw_panel_dense;
+extern const vw_panel vw_panel_transition;
+extern const vw_panel vw_panel_inception;
+extern const vw_panel vw_panel_separable;
+extern const vw_panel vw_panel_lenet;
+
 static const vw_panel *const block_panels[] = {
-    &vw_panel_residual,
+    &vw_panel_residual,  &vw_panel_se,        &vw_panel_dense, &vw_panel_transition,
+    &vw_panel_inception, &vw_panel_separable, &vw_panel_lenet,
 };
 
 #define N_PANELS ((int)(sizeof block_panels / sizeof block_panels[0]))

@@ -22,9 +22,9 @@
  *        is drawn per frame, so each may use every panel slot) with a key
  *        from vw_key() (include s->data_gen and which nodes have run), which
  *        rebuilds a slot only when its content changes. Derived data (means,
- *        norms, sorted gates) goes into vw_scratch() buffers and a small
- *        file-static cache under the same key; panel_residual.c shows all of
- *        this in about 200 lines.
+ *        norms, sorted gates) goes into the panel's own buffers (grown when
+ *        needed, never per frame) in a small file-static cache under the same
+ *        key; panel_residual.c shows all of this in about 200 lines.
  *   2. Add &vw_panel_<name> to block_panels[] in viewer/panel.c and the file
  *      to viewer/meson.build.
  * In --screenshot mode the viewer prints "panel: <name>" for the block panel
@@ -83,9 +83,6 @@ vw_rect vw_draw_map(vw_render *r, int slot, uint64_t key, const float *map, int 
 void vw_mean_map(const float *chw, int c, int h, int w, float *out);
 /* L2 norm of n floats. */
 double vw_l2(const float *x, size_t n);
-/* Scratch floats for panels: buffer `which` (0..3) grown to n floats and
- * kept (allocates only when it grows). NULL when out of memory. */
-float *vw_scratch(int which, size_t n);
 
 /* The input image as the model sees it (de-normalised), fitted into area.
  * Returns the rectangle drawn (input pixel (y, x) is at dst.x + x * dst.w /

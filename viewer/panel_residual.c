@@ -5,6 +5,7 @@
  * their L2 norms and how big F(x) is next to x.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +23,8 @@ typedef struct residual_nodes {
 /* What the last frame computed, rebuilt only when the data changes. */
 static struct {
     uint64_t key;
+    float *mean[COLS];  /* mean map per column, grown when needed, never per frame */
+    size_t cap[COLS];
     int ready[COLS];
     double norm[COLS];
     float mean_max[COLS];
@@ -64,6 +67,19 @@ static int applies(const vw_state *s, int block)
     return find_nodes(s, block, &rn) == 0;
 }
 
+/* The panel's own mean-map buffer for a column (grows, never shrinks). */
+static float *mean_buffer(int col, size_t n)
+{
+    if (n > cache.cap[col]) {
+        float *p = realloc(cache.mean[col], n * sizeof *p);
+        if (!p)
+            return NULL;
+        cache.mean[col] = p;
+        cache.cap[col] = n;
+    }
+    return cache.mean[col];
+}
+
 /* Norms, mean maps and the shared scale, when the data changed. */
 static void refresh(const vw_state *s, const int nodes[COLS], uint64_t key)
 {
@@ -82,7 +98,7 @@ static void refresh(const vw_state *s, const int nodes[COLS], uint64_t key)
         cache.norm[i] = vw_l2(out, n);
         const vw_node_data *d = vw_state_data(s, nodes[i]);
         cache.absmax = fmaxf(cache.absmax, fmaxf(fabsf(d->min), fabsf(d->max)));
-        float *mean = vw_scratch(i, (size_t)h * (size_t)w);
+        float *mean = mean_buffer(i, (size_t)h * (size_t)w);
         if (!mean) {
             cache.ready[i] = 0;
             continue;
@@ -128,7 +144,7 @@ static void draw_column(const vw_state *s, vw_render *r, vw_rect a, int col, int
         strip_h = 0;
     vw_rect mean_area = {a.x, y, a.w, room - (strip_h ? strip_h + lh * 5 / 2 : lh + 2)};
     /* the mean map has its own symmetric scale: channel means are far smaller than single values */
-    const float *mean = vw_scratch(col, (size_t)h * (size_t)w);
+    const float *mean = cache.mean[col];
     float mmax = cache.mean_max[col];
     vw_range mrg = {-(mmax > 0.0f ? mmax : 1.0f), mmax > 0.0f ? mmax : 1.0f, 1};
     int64_t mk[3] = {(int64_t)key, col, 11};

@@ -8,7 +8,6 @@
 
 #include "panel.h"
 
-#define SCRATCH_BUFFERS 4
 
 uint64_t vw_key(const int64_t *v, int n)
 {
@@ -82,22 +81,6 @@ double vw_l2(const float *x, size_t n)
     for (size_t i = 0; i < n; i++)
         s += (double)x[i] * x[i];
     return sqrt(s);
-}
-
-float *vw_scratch(int which, size_t n)
-{
-    static float *buf[SCRATCH_BUFFERS];
-    static size_t cap[SCRATCH_BUFFERS];
-    if (which < 0 || which >= SCRATCH_BUFFERS)
-        return NULL;
-    if (n > cap[which]) {
-        float *p = realloc(buf[which], n * sizeof *p);
-        if (!p)
-            return NULL;
-        buf[which] = p;
-        cap[which] = n;
-    }
-    return buf[which];
 }
 
 void vw_draw_legend(vw_render *r, vw_rect area, vw_range rg, const char *caption)
