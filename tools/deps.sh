@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(gcc meson ninja-build pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd
-      libclblast-dev libstb-dev libsdl2-dev fonts-dejavu-core dataset-fashion-mnist xvfb xauth)
+      libclblast-dev libstb-dev libsdl2-dev zlib1g-dev fonts-dejavu-core dataset-fashion-mnist xvfb xauth)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -7,8 +7,6 @@
 
 #include "cpu/cpu_ops.h"
 
-#define CS_SCALED_TANH_A 1.7159   /* LeCun 1998 output amplitude */
-#define CS_SCALED_TANH_S (2.0 / 3.0) /* LeCun 1998 input slope */
 
 /* max(v, 0) that lets NaN through, as PyTorch's relu does. */
 static float max0(float v) { return v < 0.0f ? 0.0f : v; }

@@ -11,6 +11,10 @@
 
 #include "convscope.h"
 
+/* LeCun 1998 scaled tanh: A * tanh(S * x) (cl/eltwise.cl uses the same). */
+#define CS_SCALED_TANH_A 1.7159
+#define CS_SCALED_TANH_S (2.0 / 3.0)
+
 /* ---- cpu_conv.c -------------------------------------------------------- */
 
 /* Mask entries of 0 leave out the (k, c') terms; K = p->out_channels. */
