@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/backend.h"
+#include "opencl/cl_conv.h"
 #include "opencl/cl_ops.h"
 #include "opencl/cl_runtime.h"
 
@@ -146,6 +147,10 @@ static cs_status cl_prepare(cs_backend *be, const cs_graph *g, int batch)
     for (int i = 0; i < n; i++)
         if ((st = upload_node_params(b, &g->nodes[i], i)) != CS_OK)
             goto cleanup;
+    /* Conv re-layouts (cl_conv.c): packed weights and one shared input scratch
+     * go into the free param slots of each conv node; release_params frees them. */
+    if ((st = cs_cl_conv_prepare(b->cl, g, batch, b->params)) != CS_OK)
+        goto cleanup;
     b->g = g;
 cleanup:
     if (st != CS_OK)
