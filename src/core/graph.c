@@ -77,6 +77,73 @@ void cs_graph_free(cs_graph *g)
     free(g);
 }
 
+cs_status cs_graph_clone(const cs_graph *g, cs_graph **out)
+{
+    if (!g || !out)
+        return cs_error(CS_ERR_INVALID_ARG, "cs_graph_clone: graph or out is NULL");
+    *out = NULL;
+    cs_graph *c = calloc(1, sizeof *c);
+    if (!c)
+        return cs_error(CS_ERR_NO_MEMORY, "cs_graph_clone: out of memory");
+    *c = *g;
+    c->nodes = NULL;
+    c->blocks = NULL;
+    c->n_nodes = c->cap_nodes = 0;
+    c->n_blocks = c->cap_blocks = 0;
+    if (g->n_nodes) {
+        c->nodes = calloc((size_t)g->n_nodes, sizeof *c->nodes);
+        if (!c->nodes)
+            goto oom;
+        c->cap_nodes = g->n_nodes;
+    }
+    if (g->n_blocks) {
+        c->blocks = malloc((size_t)g->n_blocks * sizeof *c->blocks);
+        if (!c->blocks)
+            goto oom;
+        memcpy(c->blocks, g->blocks, (size_t)g->n_blocks * sizeof *c->blocks);
+        c->n_blocks = c->cap_blocks = g->n_blocks;
+    }
+    for (int i = 0; i < g->n_nodes; i++) {
+        const cs_node *src = &g->nodes[i];
+        cs_node *dst = &c->nodes[i];
+        *dst = *src;
+        dst->inputs = NULL;
+        dst->n_params = 0;
+        if (src->op == CS_OP_CONV2D) {
+            dst->u.conv.mask = NULL;
+            dst->u.conv.p.mask = NULL;
+        }
+        c->n_nodes = i + 1; /* from here on cs_graph_free cleans this node up */
+        if (src->n_inputs) {
+            dst->inputs = malloc((size_t)src->n_inputs * sizeof *dst->inputs);
+            if (!dst->inputs)
+                goto oom;
+            memcpy(dst->inputs, src->inputs, (size_t)src->n_inputs * sizeof *dst->inputs);
+        }
+        if (src->op == CS_OP_CONV2D && src->u.conv.mask) {
+            size_t m = (size_t)src->u.conv.p.out_channels * (size_t)(g->nodes[src->inputs[0]].out.c / src->u.conv.p.groups);
+            dst->u.conv.mask = malloc(m);
+            if (!dst->u.conv.mask)
+                goto oom;
+            memcpy(dst->u.conv.mask, src->u.conv.mask, m);
+            dst->u.conv.p.mask = dst->u.conv.mask;
+        }
+        for (int p = 0; p < src->n_params; p++) {
+            dst->params[p] = src->params[p];
+            dst->params[p].data = malloc(src->params[p].count * sizeof(float));
+            if (!dst->params[p].data)
+                goto oom;
+            memcpy(dst->params[p].data, src->params[p].data, src->params[p].count * sizeof(float));
+            dst->n_params = p + 1;
+        }
+    }
+    *out = c;
+    return CS_OK;
+oom:
+    cs_graph_free(c);
+    return cs_error(CS_ERR_NO_MEMORY, "cs_graph_clone: out of memory copying graph '%s'", g->model);
+}
+
 cs_status cs_graph_status(const cs_graph *g)
 {
     if (!g)
@@ -186,6 +253,13 @@ static int add_param(cs_graph *g, cs_node *n, const char *pname, int ndim, const
     t->count = count;
     t->data = data;
     return 0;
+}
+
+int cs_node_add_param(cs_graph *g, int id, const char *name, int ndim, const int *dims, float fill)
+{
+    if (!g || id < 0 || id >= g->n_nodes || g->nodes[id].n_params >= CS_MAX_PARAMS)
+        return g ? fail(g, cs_error(CS_ERR_INVALID_ARG, "node %d cannot take another parameter", id)) : -1;
+    return add_param(g, &g->nodes[id], name, ndim, dims, fill);
 }
 
 /* Removes a half-built last node after a parameter allocation failed. */

@@ -59,6 +59,8 @@ typedef struct cs_tensor {
 typedef struct cs_conv_op {
     cs_conv2d_params p;  /* p.mask points at `mask` below or is NULL */
     uint8_t *mask;       /* (K, C/groups), owned */
+    int relu;            /* fused epilogue: max(y, 0) after the bias (set only by
+                          * the inference fusion pass, core/fuse.c) */
 } cs_conv_op;
 
 typedef struct cs_adaptive_op { int out_h, out_w; } cs_adaptive_op;
@@ -117,6 +119,20 @@ const cs_tensor *cs_node_tensor(const cs_node *n, const char *name);
 /* Multiply-accumulates of one sample through the node; parameter count. */
 uint64_t cs_node_macs(const cs_graph *g, int node);
 uint64_t cs_node_param_count(const cs_graph *g, int node);
+
+/* Deep copy of a graph (nodes, tensors, masks, blocks). */
+cs_status cs_graph_clone(const cs_graph *g, cs_graph **out);
+/* Adds a learnable tensor filled with `fill` to node `id`; -1 on failure
+ * (recorded as the graph's sticky error). */
+int cs_node_add_param(cs_graph *g, int id, const char *name, int ndim, const int *dims, float fill);
+
+/* Inference fusion (core/fuse.c), on a session's private copy of the graph:
+ * batchnorm folded into the convolution before it, and a following ReLU
+ * fused into the convolution's epilogue. For every node, alias[i] is the node
+ * whose output buffer holds i's output (i itself when not fused) and stale[i]
+ * is 1 when i's own value is no longer computed (only the fused result is).
+ * Graph outputs (nodes nothing reads) are never made stale. */
+cs_status cs_fuse_for_inference(cs_graph *g, int *alias, uint8_t *stale);
 
 /* Conv/pool output size along one axis; returns <= 0 when it does not fit. */
 int cs_conv_out_size(int in, int kernel, int stride, int pad_lo, int pad_hi, int dilation);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/backend.h"
+#include "core/graph.h"
 #include "core/status.h"
 
 typedef struct pool_buf {
@@ -17,12 +18,15 @@ typedef struct pool_buf {
 } pool_buf;
 
 struct cs_session {
-    const cs_graph *g;
+    const cs_graph *g;   /* the user's graph, or `fused` */
+    cs_graph *fused;     /* private copy with inference fusion applied, or NULL */
+    int *root;           /* per node: the node whose buffer holds its output */
+    uint8_t *stale;      /* per node: 1 when fusion means its own value is not computed */
     cs_backend *be;
     int batch;
     unsigned flags;
-    cs_buf **out;        /* per node: its output buffer, NULL when not (or no longer) held */
-    int *last_use;       /* per node: last node that reads it; n_nodes when it is a graph output */
+    cs_buf **out;        /* per root node: its output buffer, NULL when not (or no longer) held */
+    int *last_use;       /* per root node: last node that reads it; n_nodes when it holds a graph output */
     pool_buf *pool;      /* headless buffer pool */
     int n_pool, cap_pool;
     cs_buf *input_buf;   /* dedicated, never pooled */
@@ -129,14 +133,43 @@ cs_status cs_session_create(cs_session **out, const cs_graph *g, cs_device_choic
         st = cs_error(CS_ERR_NO_MEMORY, "cs_session_create: out of memory");
         goto cleanup;
     }
+    s->root = malloc((size_t)g->n_nodes * sizeof *s->root);
+    s->stale = calloc((size_t)g->n_nodes, sizeof *s->stale);
+    if (!s->root || !s->stale) {
+        st = cs_error(CS_ERR_NO_MEMORY, "cs_session_create: out of memory");
+        goto cleanup;
+    }
+    for (int i = 0; i < g->n_nodes; i++)
+        s->root[i] = i;
+    /* Headless OpenCL sessions run a fused copy (BN folded into convs, ReLU in
+     * their epilogue); stepping sessions keep every layer's own value, and the
+     * reference backend stays the plain oracle. CONVSCOPE_FUSE=0 turns it off. */
+    const char *fuse_env = getenv("CONVSCOPE_FUSE");
+    if (!(flags & CS_SESSION_KEEP_ALL) && !device.reference && !(fuse_env && strcmp(fuse_env, "0") == 0)) {
+        st = cs_graph_clone(g, &s->fused);
+        if (st == CS_OK)
+            st = cs_fuse_for_inference(s->fused, s->root, s->stale);
+        if (st != CS_OK)
+            goto cleanup;
+        g = s->g = s->fused;
+    }
     for (int i = 0; i < g->n_nodes; i++)
         s->last_use[i] = -1;
+    int *consumers = calloc((size_t)g->n_nodes, sizeof *consumers);
+    if (!consumers) {
+        st = cs_error(CS_ERR_NO_MEMORY, "cs_session_create: out of memory");
+        goto cleanup;
+    }
     for (int i = 0; i < g->n_nodes; i++)
-        for (int k = 0; k < g->nodes[i].n_inputs; k++)
-            s->last_use[g->nodes[i].inputs[k]] = i; /* ascending i: the last consumer wins */
+        for (int k = 0; k < g->nodes[i].n_inputs; k++) {
+            int src = g->nodes[i].inputs[k];
+            consumers[src]++;
+            s->last_use[s->root[src]] = i; /* ascending i: the last consumer wins */
+        }
     for (int i = 0; i < g->n_nodes; i++)
-        if (s->last_use[i] < 0)
-            s->last_use[i] = g->n_nodes; /* no consumer: a graph output, always kept */
+        if (consumers[i] == 0)
+            s->last_use[s->root[i]] = g->n_nodes; /* holds a graph output: always kept */
+    free(consumers);
 
     if (device.reference)
         st = cs_cpu_backend_create(&s->be);
@@ -172,6 +205,9 @@ void cs_session_free(cs_session *s)
     free(s->pool);
     free(s->out);
     free(s->last_use);
+    free(s->root);
+    free(s->stale);
+    cs_graph_free(s->fused);
     free(s);
 }
 
@@ -203,15 +239,15 @@ static cs_status run_one(cs_session *s, int id)
 {
     const cs_graph *g = s->g;
     const cs_node *n = &g->nodes[id];
-    if (n->op == CS_OP_INPUT)
-        return CS_OK;
+    if (n->op == CS_OP_INPUT || s->root[id] != id)
+        return CS_OK; /* the input is written by set_input; fused nodes share their root's buffer */
     cs_buf *in_stack[8] = {0};
     cs_buf **in = n->n_inputs <= 8 ? in_stack : malloc((size_t)n->n_inputs * sizeof *in);
     if (!in)
         return cs_error(CS_ERR_NO_MEMORY, "node '%s': out of memory", n->name);
     cs_status st = CS_OK;
     for (int k = 0; k < n->n_inputs; k++) {
-        in[k] = s->out[n->inputs[k]];
+        in[k] = s->out[s->root[n->inputs[k]]];
         if (!in[k]) {
             st = cs_error(CS_ERR_STATE, "node '%s': input '%s' is not available", n->name,
                           g->nodes[n->inputs[k]].name);
@@ -232,7 +268,7 @@ static cs_status run_one(cs_session *s, int id)
     }
     if (!(s->flags & CS_SESSION_KEEP_ALL)) {
         for (int k = 0; k < n->n_inputs; k++) {
-            int src = n->inputs[k];
+            int src = s->root[n->inputs[k]];
             if (s->last_use[src] == id && src != g->input && s->out[src]) {
                 give_back(s, s->out[src]);
                 s->out[src] = NULL;
@@ -290,7 +326,18 @@ cs_status cs_session_read(cs_session *s, int node, float *dst, size_t count)
         return cs_error(CS_ERR_INVALID_ARG, "cs_session_read: node %d does not exist (graph has %d nodes)",
                         node, s->g->n_nodes);
     const cs_node *n = &s->g->nodes[node];
-    if (node > s->progress || !s->out[node]) {
+    if (s->stale[node]) {
+        int result = node; /* the layer whose value the fused kernel computes */
+        for (int j = node + 1; j < s->g->n_nodes; j++)
+            if (s->root[j] == s->root[node] && !s->stale[j])
+                result = j;
+        return cs_error(CS_ERR_STATE,
+                        "node '%s' is not computed on its own in this headless session: it was fused "
+                        "(batchnorm folding / ReLU epilogue) and the kernel computes '%s' directly; create the "
+                        "session with CS_SESSION_KEEP_ALL to read every layer",
+                        n->name, s->g->nodes[result].name);
+    }
+    if (node > s->progress || !s->out[s->root[node]]) {
         if (node > s->progress)
             return cs_error(CS_ERR_STATE, "node '%s' has not been computed yet (last computed: %d)", n->name,
                             s->progress);
@@ -303,7 +350,7 @@ cs_status cs_session_read(cs_session *s, int node, float *dst, size_t count)
     if (count < want)
         return cs_error(CS_ERR_INVALID_ARG, "node '%s': destination holds %zu floats, output has %zu", n->name,
                         count, want);
-    return s->be->vt->read(s->be, s->out[node], dst, want);
+    return s->be->vt->read(s->be, s->out[s->root[node]], dst, want);
 }
 
 double cs_session_node_ms(const cs_session *s, int node)

@@ -298,8 +298,12 @@ static cs_status run_op(const cs_graph *g, const cs_node *nd, int batch, cs_buf 
     switch (nd->op) {
     case CS_OP_INPUT:
         return CS_OK;  /* the executor writes the input buffer */
-    case CS_OP_CONV2D:
-        return run_conv(nd, batch, s0, x, y);
+    case CS_OP_CONV2D: {
+        cs_status st = run_conv(nd, batch, s0, x, y);
+        if (st == CS_OK && nd->u.conv.relu) /* fused epilogue (core/fuse.c) */
+            cs_cpu_act(CS_ACT_RELU, (size_t)batch * cs_shape_count(nd->out), y, y);
+        return st;
+    }
     case CS_OP_MAXPOOL:
     case CS_OP_AVGPOOL:
         return run_pool(nd, batch, s0, x, y);

@@ -774,6 +774,7 @@ cs_status cs_cl_conv(const cs_cl_launch *L)
     if (p->groups < 1 || in.c % p->groups != 0 || out.c % p->groups != 0)
         return cs_error(CS_ERR_SHAPE, "node '%s': groups %d do not divide %d input / %d output channels",
                         node->name, p->groups, in.c, out.c);
-    const cs_cl_conv_plan pl = cs_cl_conv_plan_of(p, in, out, L->batch);
+    cs_cl_conv_plan pl = cs_cl_conv_plan_of(p, in, out, L->batch);
+    pl.act = node->u.conv.relu ? CS_CL_CONV_ACT_RELU : CS_CL_CONV_ACT_NONE; /* inference fusion */
     return cs_cl_conv_run(L, &pl);
 }
