@@ -75,6 +75,11 @@ t_run_noargs() { expect_status 2 "$bin" run lenet5 && has "give one or more imag
 t_run_baddev() { expect_status 1 "$bin" run lenet5 "$img" --device 99 && has "devices are: 0:" "$tmp/err"; }
 t_run_badweights() { printf 'garbage' >"$tmp/w.safetensors"; expect_status 1 "$bin" run lenet5 "$img" --weights "$tmp/w.safetensors" &&
                      has "w.safetensors" "$tmp/err"; }
+t_run_empty_npy() { expect_status 1 "$bin" run lenet5 --input-npy "$src/tests/fuzz/crashes-found/cli-input-npy-1.npy" --device cpu &&
+                    has "non-empty (N, C, H, W)" "$tmp/err"; }
+t_run_elongated() { expect_status 1 "$bin" run resnet18 "$src/tests/fuzz/crashes-found/image-2" --device cpu &&
+                    has "too elongated" "$tmp/err"; }
+t_run_pgm16()  { expect_status 0 "$bin" run lenet5 "$src/tests/fuzz/crashes-found/image-4" --device cpu --quiet; }
 t_run_badopt() { expect_status 2 "$bin" run lenet5 "$img" --frobnicate && has "unknown option" "$tmp/err"; }
 t_bench()      { expect_status 0 "$bin" bench lenet5 --runs 3 --json && has '"model": "lenet5"' "$tmp/out" &&
                  has '"median_ms": ' "$tmp/out" && has '"cold_start_ms": ' "$tmp/out" && has '"gflops": ' "$tmp/out"; }
@@ -101,6 +106,9 @@ check "run: no input" t_run_noargs
 check "run: a device index that does not exist" t_run_baddev
 check "run: a weights file that is not safetensors" t_run_badweights
 check "run: unknown option" t_run_badopt
+check "run: an empty .npy input is refused (fuzz finding)" t_run_empty_npy
+check "run: a 1 x 16384 image is refused before a huge resize (fuzz finding)" t_run_elongated
+check "run: a 16-bit PGM decodes (stb 2.27 over-read worked around)" t_run_pgm16
 check "bench --json" t_bench
 check "no arguments: usage, exit 2" t_no_args
 check "unknown command: exit 2" t_unknown

@@ -261,9 +261,12 @@ int cs_cmd_run(int argc, char **argv)
             cli_fail("input", "--input-npy takes a float32 array of shape (N, C, H, W)");
             goto done;
         }
-        if (ndim != 4 || ndims[0] < 1 || ndims[0] > 65536) {
-            fprintf(stderr, "convscope run: %s has %d dimensions; the input must be (N, C, H, W)\n",
-                    o.input_npy, ndim);
+        if (ndim != 4 || ndims[0] < 1 || ndims[0] > 65536 || ndims[1] < 1 || ndims[2] < 1 || ndims[3] < 1 ||
+            ndims[2] > 16384 || ndims[3] > 16384) {
+            fprintf(stderr,
+                    "convscope run: %s must be a non-empty (N, C, H, W) array (N <= 65536, H and W <= 16384); "
+                    "it has %d dimensions%s\n",
+                    o.input_npy, ndim, ndim == 4 ? " with an empty or too large one" : "");
             goto done;
         }
         batch = (int)ndims[0];
@@ -278,9 +281,9 @@ int cs_cmd_run(int argc, char **argv)
     int in_c = 0;
     cs_graph_node_shape(g, in_node, &in_c, &in_h, &in_w);
     size_t per_image = (size_t)in_c * (size_t)in_h * (size_t)in_w;
-    if (o.input_npy && ndims[1] != in_c) {
-        fprintf(stderr, "convscope run: %s has %lld channels; %s takes %d\n", o.input_npy,
-                (long long)ndims[1], o.model, in_c);
+    if (o.input_npy && (ndims[1] != in_c || ndims[2] != in_h || ndims[3] != in_w)) {
+        fprintf(stderr, "convscope run: %s is %lld x %lld x %lld per sample; %s takes %d x %d x %d\n", o.input_npy,
+                (long long)ndims[1], (long long)ndims[2], (long long)ndims[3], o.model, in_c, in_h, in_w);
         goto done;
     }
     if (!o.input_npy) {

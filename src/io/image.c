@@ -184,7 +184,9 @@ static int half_round_even(int d)
 static int shorter_side(int w, int h, int size, int *ow, int *oh)
 {
     double other = w <= h ? (double)size * (double)h / (double)w : (double)size * (double)w / (double)h;
-    if (other > (double)IMG_MAX_PIXELS || other * (double)size > 4.0 * (double)IMG_MAX_PIXELS)
+    /* an elongated image (1 x 16384) would otherwise resize to millions of
+     * pixels a side: cap the resized long side like a decoded one */
+    if (other > (double)IMG_MAX_SIDE)
         return -1;
     *ow = w <= h ? size : (int)other;
     *oh = w <= h ? (int)other : size;
@@ -281,13 +283,36 @@ cs_status cs_image_load(const char *path, const cs_model_info *m, int in_h, int 
                       path, x, y, IMG_MAX_SIDE);
         goto done;
     }
+    /* Decode in the file's own channel count and expand to RGB here: stb_image
+     * 2.27 (Debian 12) converts 16-bit PNM channels with its 8-bit routine and
+     * overreads its buffer when asked for another channel count
+     * (tests/fuzz/crashes-found/image-3, fixed upstream in 2.28). */
     int dx = 0, dy = 0, dcomp = 0;
-    src.px = stbi_load_from_memory(file, (int)len, &dx, &dy, &dcomp, 3);
-    if (!src.px || dx != x || dy != y) {
+    unsigned char *native = stbi_load_from_memory(file, (int)len, &dx, &dy, &dcomp, 0);
+    if (!native || dx != x || dy != y || dcomp < 1 || dcomp > 4) {
         st = cs_error(CS_ERR_FORMAT, "image '%s': cannot decode: %s", path,
-                      src.px ? "size changed while decoding" : stbi_failure_reason());
+                      native ? "size or channels changed while decoding" : stbi_failure_reason());
+        stbi_image_free(native);
         goto done;
     }
+    src.px = malloc((size_t)x * (size_t)y * 3);
+    if (!src.px) {
+        stbi_image_free(native);
+        st = cs_error(CS_ERR_NO_MEMORY, "image '%s': out of memory for %d x %d pixels", path, x, y);
+        goto done;
+    }
+    for (size_t i = 0; i < (size_t)x * (size_t)y; i++) {
+        const unsigned char *q = native + i * (size_t)dcomp;
+        unsigned char *o = src.px + 3 * i;
+        if (dcomp < 3) { /* grey or grey + alpha: as PIL's convert("RGB") */
+            o[0] = o[1] = o[2] = q[0];
+        } else { /* RGB, or RGBA with the alpha dropped */
+            o[0] = q[0];
+            o[1] = q[1];
+            o[2] = q[2];
+        }
+    }
+    stbi_image_free(native);
     src.w = x;
     src.h = y;
     src.ch = 3;
@@ -367,7 +392,7 @@ cs_status cs_image_load(const char *path, const cs_model_info *m, int in_h, int 
     }
 done:
     free(file);
-    stbi_image_free(src.px);
+    free(src.px);
     free(grey.px);
     free(sized.px);
     return st;
