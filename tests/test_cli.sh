@@ -79,6 +79,10 @@ t_run_empty_npy() { expect_status 1 "$bin" run lenet5 --input-npy "$src/tests/fu
                     has "non-empty (N, C, H, W)" "$tmp/err"; }
 t_run_elongated() { expect_status 1 "$bin" run resnet18 "$src/tests/fuzz/crashes-found/image-2" --device cpu &&
                     has "too elongated" "$tmp/err"; }
+t_run_jpeg_dht() { expect_status 1 "$bin" run lenet5 "$src/tests/fuzz/crashes-found/image-5" --device cpu &&
+                   has "more than 256 codes" "$tmp/err"; }
+t_run_png_chunk() { expect_status 1 "$bin" run lenet5 "$src/tests/fuzz/crashes-found/image-6" --device cpu &&
+                    has "chunk is longer than the file" "$tmp/err"; }
 t_run_pgm16()  { expect_status 0 "$bin" run lenet5 "$src/tests/fuzz/crashes-found/image-4" --device cpu --quiet; }
 t_run_badopt() { expect_status 2 "$bin" run lenet5 "$img" --frobnicate && has "unknown option" "$tmp/err"; }
 t_bench()      { expect_status 0 "$bin" bench lenet5 --runs 3 --json && has '"model": "lenet5"' "$tmp/out" &&
@@ -109,6 +113,8 @@ check "run: unknown option" t_run_badopt
 check "run: an empty .npy input is refused (fuzz finding)" t_run_empty_npy
 check "run: a 1 x 16384 image is refused before a huge resize (fuzz finding)" t_run_elongated
 check "run: a 16-bit PGM decodes (stb 2.27 over-read worked around)" t_run_pgm16
+check "run: a JPEG with an oversized Huffman table is refused (fuzz finding)" t_run_jpeg_dht
+check "run: a PNG chunk longer than the file is refused (fuzz finding)" t_run_png_chunk
 check "bench --json" t_bench
 check "no arguments: usage, exit 2" t_no_args
 check "unknown command: exit 2" t_unknown

@@ -209,6 +209,54 @@ static int png_size(const unsigned char *b, size_t n, uint32_t *w, uint32_t *h)
     return 1;
 }
 
+static uint32_t be32(const unsigned char *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/* Structural checks stb_image 2.27 (Debian 12) does not make before it acts
+ * on what a header claims. Returns NULL when the file is fine, else what is
+ * wrong. PNG: every chunk must fit in the file (a chunk claiming 1 GiB made
+ * stb allocate it: tests/fuzz/crashes-found/image-6). JPEG: every Huffman
+ * table may hold at most 256 codes (more makes stb write past its 257-entry
+ * size table: crashes-found/image-5; fixed upstream in 2.28). */
+static const char *precheck(const unsigned char *b, size_t n)
+{
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    if (n >= 8 && memcmp(b, sig, 8) == 0) {
+        size_t at = 8;
+        while (at + 12 <= n) {
+            uint32_t len = be32(b + at);
+            if (len > n - at - 12)
+                return "a PNG chunk is longer than the file";
+            if (memcmp(b + at + 4, "IEND", 4) == 0)
+                break;
+            at += 12 + (size_t)len;
+        }
+        return NULL;
+    }
+    if (n >= 2 && b[0] == 0xFF && b[1] == 0xD8) {
+        /* stb skips stray bytes between segments to find the next marker, so
+         * check every DHT marker in the file (FF C4 cannot occur inside
+         * entropy-coded data, where FF is always followed by 00 or RSTn) */
+        for (size_t at = 2; at + 4 <= n; at++) {
+            if (b[at] != 0xFF || b[at + 1] != 0xC4)
+                continue;
+            size_t seg = (size_t)b[at + 2] << 8 | b[at + 3];
+            size_t p = at + 4, end = at + 2 + seg < n ? at + 2 + seg : n;
+            while (seg >= 2 && p + 17 <= end) {
+                size_t codes = 0;
+                for (int i = 1; i <= 16; i++)
+                    codes += b[p + (size_t)i];
+                if (codes > 256)
+                    return "a JPEG Huffman table has more than 256 codes";
+                p += 17 + codes;
+            }
+        }
+    }
+    return NULL;
+}
+
 static cs_status read_file(const char *path, unsigned char **buf, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -268,6 +316,11 @@ cs_status cs_image_load(const char *path, const cs_model_info *m, int in_h, int 
                       "image '%s': %u x %u pixels is over the limit (%d a side, 2^28 in all); refusing to decode it "
                       "(hint: scale it down first)",
                       path, (unsigned)pw, (unsigned)ph, IMG_MAX_SIDE);
+        goto done;
+    }
+    const char *bad = precheck(file, len);
+    if (bad) {
+        st = cs_error(CS_ERR_FORMAT, "image '%s': malformed file (%s)", path, bad);
         goto done;
     }
     if (len > (size_t)INT32_MAX || !stbi_info_from_memory(file, (int)len, &x, &y, &comp)) {
