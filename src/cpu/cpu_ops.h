@@ -11,6 +11,28 @@
 
 #include "convscope.h"
 
+/* One axis of an average-pool window, PyTorch's rule: the window starts at
+ * o*stride - pad_lo and may reach into the padding on both sides but never
+ * past the far padding (a ceil_mode overhang); *padded is its length before
+ * clipping (the count_include_pad divisor), [*lo, *hi) the part inside the
+ * input. Shared by cs_cpu_avgpool and its backward so the two cannot drift. */
+static inline void cs_pool_span(int o, int stride, int kernel, int pad_lo, int pad_hi, int in, int *lo, int *hi,
+                                int *padded)
+{
+    int a = o * stride - pad_lo;
+    int b = a + kernel < in + pad_hi ? a + kernel : in + pad_hi;
+    *padded = b - a;
+    *lo = a > 0 ? a : 0;
+    *hi = b < in ? b : in;
+}
+
+/* The divisor of an average-pool window from its two axes. */
+static inline int cs_pool_divisor(const cs_pool_params *p, int y0, int y1, int pool_h, int x0, int x1, int pool_w)
+{
+    int ch = y1 - y0 > 0 ? y1 - y0 : 0, cw = x1 - x0 > 0 ? x1 - x0 : 0;
+    return p->count_include_pad ? pool_h * pool_w : ch * cw;
+}
+
 /* LeCun 1998 scaled tanh: A * tanh(S * x) (cl/eltwise.cl uses the same). */
 #define CS_SCALED_TANH_A 1.7159
 #define CS_SCALED_TANH_S (2.0 / 3.0)

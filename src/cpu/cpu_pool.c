@@ -51,19 +51,11 @@ void cs_cpu_avgpool(const cs_pool_params *p, int n, int c, int h, int w,
         const float *xp = x + pl * in_plane;
         float *yp = y + pl * out_plane;
         for (int oy = 0; oy < oh; oy++) {
-            /* Window before clipping: it may reach into the padding on both
-             * sides, but never past the bottom padding (a ceil_mode overhang). */
-            int y0 = oy * p->stride_h - p->pad_top;
-            int y1 = imin(y0 + p->kernel_h, h + p->pad_bottom);
-            const int pool_h = y1 - y0;
-            y0 = imax(y0, 0);
-            y1 = imin(y1, h);
+            int y0 = 0, y1 = 0, pool_h = 0;
+            cs_pool_span(oy, p->stride_h, p->kernel_h, p->pad_top, p->pad_bottom, h, &y0, &y1, &pool_h);
             for (int ox = 0; ox < ow; ox++) {
-                int x0 = ox * p->stride_w - p->pad_left;
-                int x1 = imin(x0 + p->kernel_w, w + p->pad_right);
-                const int pool_w = x1 - x0;
-                x0 = imax(x0, 0);
-                x1 = imin(x1, w);
+                int x0 = 0, x1 = 0, pool_w = 0;
+                cs_pool_span(ox, p->stride_w, p->kernel_w, p->pad_left, p->pad_right, w, &x0, &x1, &pool_w);
 
                 double sum = 0.0;
                 for (int iy = y0; iy < y1; iy++) {
@@ -71,8 +63,7 @@ void cs_cpu_avgpool(const cs_pool_params *p, int n, int c, int h, int w,
                         sum += (double)xp[(size_t)iy * (size_t)w + (size_t)ix];
                     }
                 }
-                const int clipped = imax(y1 - y0, 0) * imax(x1 - x0, 0);
-                const int divisor = p->count_include_pad ? pool_h * pool_w : clipped;
+                const int divisor = cs_pool_divisor(p, y0, y1, pool_h, x0, x1, pool_w);
                 yp[(size_t)oy * (size_t)ow + (size_t)ox] =
                     divisor > 0 ? (float)(sum / (double)divisor) : 0.0f;
             }
