@@ -161,6 +161,8 @@ typedef enum cs_role {
 
 cs_status cs_graph_create(cs_graph **out, const char *model_name);
 void cs_graph_free(cs_graph *g);
+/* Deep copy of a graph (nodes, tensors, masks, blocks). */
+cs_status cs_graph_clone(const cs_graph *g, cs_graph **out);
 
 /* Builder calls return the new node's id (>= 0), or -1 on error. Errors are
  * sticky: once a call fails, later calls return -1 and cs_graph_status()
@@ -236,6 +238,7 @@ typedef struct cs_param_info {
     int dims[4];
     size_t count;
     float *data;   /* owned by the graph; writable */
+    int buffer;    /* not learned (batchnorm running statistics, RBF prototypes) */
 } cs_param_info;
 
 int cs_graph_param_count(const cs_graph *g, int node);
@@ -323,6 +326,10 @@ cs_status cs_graph_load_weights(cs_graph *g, const cs_weights *w, const char *sk
 /* Writes the graph's non-constant tensors as a safetensors file (F32),
  * atomically (temp file + rename). */
 cs_status cs_graph_save_weights(const cs_graph *g, const char *path);
+/* Writes named 1-D float tensors as safetensors (sorted keys, atomically:
+ * temp file, fsync, rename); `model` goes into the metadata. */
+cs_status cs_safetensors_save(const char *path, const char *model, int n, const char *const *keys,
+                              const float *const *data, const size_t *counts);
 
 /* .npy float32 (little-endian, C order). cs_npy_read allocates *data (free
  * with cs_free); up to 8 dims. cs_npy_write is atomic. */
@@ -360,6 +367,50 @@ cs_status cs_grid_png(const char *path, const float *chw, int c, int h, int w);
  * source-tree assets folder. CS_ERR_IO when it is nowhere. */
 cs_status cs_asset_path(const char *relative, char *out, size_t size);
 
+
+/* ------------------------------------------------------------------------ */
+/* Data sets: IDX files (MNIST / Fashion-MNIST)                             */
+/* ------------------------------------------------------------------------ */
+
+/* Default location of Fashion-MNIST (Debian's dataset-fashion-mnist). */
+#define CS_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
+
+typedef struct cs_dataset {
+    int count, height, width;
+    uint8_t *pixels;  /* (count, height, width), row-major as stored */
+    uint8_t *labels;  /* (count) */
+} cs_dataset;
+
+/* Reads an unsigned-byte IDX file (type 0x08, 1 to 3 dims, big-endian sizes;
+ * gzip or plain, detected from the contents). *data (free with cs_free) gets
+ * dims[0] * ... * dims[ndim-1] bytes. Errors name the file: CS_ERR_IO (cannot
+ * open or read), CS_ERR_FORMAT (bad magic, truncated data or gzip stream,
+ * trailing bytes, corrupt gzip, a size over the limits above),
+ * CS_ERR_UNSUPPORTED (an IDX element type other than unsigned byte). */
+cs_status cs_idx_read(const char *path, int *ndim, int dims[3], uint8_t **data);
+
+/* An image file (magic 0x00000803: count x height x width) and its label file
+ * (magic 0x00000801: count) as one data set. CS_ERR_FORMAT for a wrong magic
+ * (e.g. the files swapped), CS_ERR_SHAPE naming both files when the counts
+ * differ. *out is set only on success; free with cs_dataset_free. */
+cs_status cs_idx_load_pair(const char *images_path, const char *labels_path, cs_dataset **out);
+
+/* Fashion-MNIST's training set (test 0: train-images-idx3-ubyte.gz and
+ * train-labels-idx1-ubyte.gz, 60000 items) or test set (test 1: t10k-*,
+ * 10000) from `dir` (NULL or "": CS_FASHION_MNIST_DIR); an uncompressed copy
+ * (the name without .gz) is used when the .gz is absent. Also checks the
+ * images are 28x28 and every label is below 10. */
+cs_status cs_fashion_mnist_load(const char *dir, int test, cs_dataset **out);
+
+void cs_dataset_free(cs_dataset *d);
+/* Sample `index` of d as model input (in_c x in_h x in_w floats, preprocessed
+ * as cs_image_load does for m: the image centred with m->pad background
+ * pixels on each side, then (v / 255 - mean) / std, grey copied to every
+ * channel). CS_ERR_SHAPE when the image plus padding does not fill the input
+ * exactly (the model needs another input size). */
+cs_status cs_dataset_input(const cs_dataset *d, int index, const cs_model_info *m, int in_c, int in_h,
+                           int in_w, float *out);
+
 /* ------------------------------------------------------------------------ */
 /* Session: a graph prepared on a backend at a fixed batch size              */
 /* ------------------------------------------------------------------------ */
@@ -392,6 +443,87 @@ cs_status cs_session_read(cs_session *s, int node, float *dst, size_t count);
 double cs_session_node_ms(const cs_session *s, int node);
 /* Name of the backend/device the session runs on. */
 const char *cs_session_device_name(const cs_session *s);
+
+
+/* ------------------------------------------------------------------------ */
+/* Training: forward in training mode, backward, optimizer steps            */
+/* ------------------------------------------------------------------------ */
+
+/* torch.optim.SGD (dampening 0): d = g + weight_decay * p; with momentum,
+ * buf = momentum * buf + d (buf starts at zero, which equals PyTorch's copy
+ * of d on the first step) and d = buf, or d + momentum * buf when nesterov;
+ * then p -= lr * d. */
+typedef struct cs_sgd_params {
+    double lr;
+    double momentum;      /* 0: plain SGD, buf unused (may be NULL) */
+    double weight_decay;  /* L2, added to the gradient */
+    int nesterov;
+} cs_sgd_params;
+
+/* torch.optim.Adam (amsgrad off): g = grad + weight_decay * p;
+ * m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2;
+ * p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps),
+ * eps outside the sqrt. t is the 1-based step number. */
+typedef struct cs_adam_params {
+    double lr;            /* PyTorch default 1e-3 */
+    double beta1, beta2;  /* 0.9, 0.999 */
+    double eps;           /* 1e-8 */
+    double weight_decay;  /* 0; L2 added to the gradient (Adam, not AdamW) */
+} cs_adam_params;
+
+typedef enum cs_optimizer_kind { CS_OPT_SGD = 0, CS_OPT_ADAM = 1 } cs_optimizer_kind;
+
+typedef struct cs_train_options {
+    int batch;                 /* samples per step (>= 2 when the graph has batchnorm) */
+    cs_optimizer_kind optimizer;
+    cs_sgd_params sgd;         /* used when optimizer == CS_OPT_SGD */
+    cs_adam_params adam;       /* used when optimizer == CS_OPT_ADAM */
+    float bn_momentum;         /* running-statistics momentum, PyTorch's 0.1 */
+    uint64_t seed;             /* dropout stream */
+} cs_train_options;
+
+/* PyTorch's defaults: SGD lr 0.01 momentum 0.9, Adam lr 1e-3 (0.9, 0.999,
+ * 1e-8), batch 64, bn momentum 0.1, seed 1. */
+void cs_train_options_default(cs_train_options *o);
+
+typedef struct cs_trainer cs_trainer;
+
+/* A trainer over graph `g` (its tensors are the parameters; the trainer keeps
+ * its own copies on the device and writes them back with
+ * cs_trainer_sync_weights). The graph's output is the logits (batch x
+ * classes), or RBF distances (trained as logits -d); a final softmax node is
+ * skipped (the loss applies its own). Kernels a conv's connection mask leaves
+ * out are set to zero in the graph. `g` must outlive the trainer and not be
+ * changed while it exists. */
+cs_status cs_trainer_create(cs_trainer **out, cs_graph *g, cs_device_choice device,
+                            const cs_train_options *o);
+void cs_trainer_free(cs_trainer *t);
+/* One optimizer step on `count` = batch x C x H x W input floats and batch
+ * labels: forward in training mode, softmax cross-entropy, backward, update.
+ * loss (mean over the batch) and correct (predictions equal to the label)
+ * may be NULL. */
+cs_status cs_trainer_step(cs_trainer *t, const float *x, size_t count, const int32_t *labels,
+                          double *loss, int *correct);
+/* Logits of an inference forward (batchnorm with running statistics, no
+ * dropout) of a batch: batch x classes floats into logits. */
+cs_status cs_trainer_predict(cs_trainer *t, const float *x, size_t count, float *logits,
+                             size_t logits_count);
+/* Output of a node from the last step or prediction (batch x C x H x W
+ * floats; `count` is the room in dst). */
+cs_status cs_trainer_read_node(cs_trainer *t, int node, float *dst, size_t count);
+int cs_trainer_batch(const cs_trainer *t);
+const char *cs_trainer_device_name(cs_trainer *t);
+/* Copies the trained parameters and running statistics into the graph. */
+cs_status cs_trainer_sync_weights(cs_trainer *t);
+/* Learning rate for the next steps (schedules). */
+void cs_trainer_set_lr(cs_trainer *t, double lr);
+int cs_trainer_steps(const cs_trainer *t);
+/* Optimizer state (momentum buffers, Adam moments and step count) for
+ * resuming: the tensors and their names, in a stable order. */
+int cs_trainer_state_count(const cs_trainer *t);
+cs_status cs_trainer_state_get(cs_trainer *t, int index, char *name, size_t name_size,
+                               float **data, size_t *count);
+cs_status cs_trainer_state_set(cs_trainer *t, const char *name, const float *data, size_t count);
 
 #ifdef __cplusplus
 }

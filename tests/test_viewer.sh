@@ -4,6 +4,8 @@
 # between layers and models, that each block panel (residual, SE, dense,
 # inception, separable, LeNet) is drawn where it belongs and not outside its
 # block, and that a bad image is reported and still gives a screenshot.
+# --train: a few training steps render curves, filters and maps; a model that
+# does not fit Fashion-MNIST is refused with exit 1.
 # usage: test_viewer.sh PATH/TO/convscope-viewer
 set -u
 VIEWER=${1:?usage: test_viewer.sh PATH/TO/convscope-viewer}
@@ -145,6 +147,42 @@ fi
 if "$VIEWER" --layer no_such_layer --screenshot "$TMP/none.png" >/dev/null 2>&1; then
     fail "an unknown layer exits 0"
 fi
+
+# --train: watch a network learn. Needs Fashion-MNIST (skipped without it);
+# runs on the default device, falling back to the CPU reference backend.
+FASHION=${CONVSCOPE_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
+if [ -e "$FASHION/train-images-idx3-ubyte.gz" ] || [ -e "$FASHION/train-images-idx3-ubyte" ]; then
+    shot train_lenet --train lenet5 --data "$FASHION" --train-steps 60
+    grep -q "^trained lenet5 for 60 steps" "$TMP/train_lenet.out" || fail "train_lenet: no 'trained lenet5 for 60 steps'"
+    # a real frame (curves, filters, maps, text) compresses to tens of KB; a blank one to ~1 KB
+    [ "$(wc -c <"$TMP/train_lenet.png" 2>/dev/null || echo 0)" -gt 20000 ] || fail "train_lenet: the PNG is nearly empty"
+    shot train_start --train lenet5 --data "$FASHION" --train-steps 0
+    differ train_start train_lenet
+    # keys: next layer, next image, log axis, save the weights
+    shot train_keys --train lenet5 --data "$FASHION" --train-steps 0 --keys ']nls' --out "$TMP/w.safetensors"
+    differ train_start train_keys
+    [ -s "$TMP/w.safetensors" ] || fail "train_keys: 's' wrote no weights to --out"
+    grep -q "saved $TMP/w.safetensors" "$TMP/train_keys.out" || fail "train_keys: no 'saved' message"
+else
+    echo "skip: --train screenshots (no Fashion-MNIST in $FASHION)"
+fi
+
+# a model that cannot learn 28x28 grey images: a clear message, exit 1, no picture
+"$VIEWER" --train alexnet --screenshot "$TMP/alexnet_train.png" >/dev/null 2>"$TMP/alexnet_train.err"
+rc=$?
+[ $rc -eq 1 ] || fail "--train alexnet: exit $rc, expected 1"
+grep -q "alexnet cannot learn Fashion-MNIST" "$TMP/alexnet_train.err" || fail "--train alexnet: no clear message"
+grep -q "^hint:" "$TMP/alexnet_train.err" || fail "--train alexnet: no hint"
+[ -e "$TMP/alexnet_train.png" ] && fail "--train alexnet wrote a screenshot"
+[ $rc -eq 1 ] && echo "ok: --train alexnet refused"
+
+# --train options are checked
+"$VIEWER" --train lenet5 --batch 0 --screenshot "$TMP/none.png" >/dev/null 2>&1
+[ $? -eq 2 ] || fail "--batch 0 does not exit 2"
+"$VIEWER" --batch 8 --screenshot "$TMP/none.png" >/dev/null 2>&1
+[ $? -eq 2 ] || fail "--batch without --train does not exit 2"
+"$VIEWER" --train lenet5 --train-steps 5 >/dev/null 2>&1
+[ $? -eq 2 ] || fail "--train-steps without --screenshot does not exit 2"
 
 [ $FAILED -eq 0 ] && echo "all viewer checks passed"
 exit $FAILED

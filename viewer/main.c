@@ -2,7 +2,8 @@
  * device. main parses the arguments, sets SDL up, and runs the loop that only
  * dispatches: events to input.c, work to the state's tick, frames to ui.c.
  * --screenshot renders one state with the software renderer into a surface
- * (no display needed), writes the PNG atomically and exits.
+ * (no display needed), writes the PNG atomically and exits. --train MODEL
+ * hands over to the training view (train_view.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "render.h"
 #include "state.h"
 #include "tour.h"
+#include "train_view.h"
 #include "ui.h"
 
 #define DEFAULT_W 1600
@@ -23,6 +25,7 @@
 
 typedef struct options {
     const char *model, *weights, *image, *device, *layer, *tour, *screenshot, *keys;
+    const char *train, *data, *out, *batch, *lr, *seed, *train_steps; /* --train mode */
     int w, h;
     int presenter;
 } options;
@@ -48,8 +51,18 @@ static void usage(FILE *to)
             "                    ']' next page, '>' next layer, '$' last layer)\n"
             "  --help            this text\n"
             "\n"
+            "Watch a network learn (Fashion-MNIST, Adam, live curves, filters and feature maps):\n"
+            "  --train M         train model M (lenet5, lenet5_1998 or fashion_*) from seeded init\n"
+            "  --data DIR        Fashion-MNIST IDX files (default %s)\n"
+            "  --batch B         samples per step (default 32)\n"
+            "  --lr X            Adam learning rate (default 0.001)\n"
+            "  --seed S          initial weights and shuffling (default 1)\n"
+            "  --out FILE        where 's' saves the weights (default M-trained.safetensors)\n"
+            "  --train-steps N   with --screenshot: train N steps, then render one frame\n"
+            "  (--device, --size, --presenter, --screenshot and --keys apply as well)\n"
+            "\n"
             "In the window, h lists every key.\n",
-            DEFAULT_W, DEFAULT_H);
+            DEFAULT_W, DEFAULT_H, CS_FASHION_MNIST_DIR);
 }
 
 /* "--name VALUE" or "--name=VALUE": 1 on a match, -1 when the value is missing. */
@@ -77,10 +90,12 @@ static int parse_args(int argc, char **argv, options *o)
 {
     const char *size = NULL;
     for (int i = 1; i < argc; i++) {
-        const char **slots[] = {&o->model, &o->weights,    &o->image, &o->device, &o->layer,
-                                &o->tour,  &o->screenshot, &size,     &o->keys};
-        const char *names[] = {"--model", "--weights",    "--image", "--device", "--layer",
-                               "--tour",  "--screenshot", "--size",  "--keys"};
+        const char **slots[] = {&o->model,      &o->weights, &o->image, &o->device,     &o->layer, &o->tour,
+                                &o->screenshot, &size,       &o->keys,  &o->train,      &o->data,  &o->out,
+                                &o->batch,      &o->lr,      &o->seed,  &o->train_steps};
+        const char *names[] = {"--model",      "--weights", "--image", "--device",     "--layer", "--tour",
+                               "--screenshot", "--size",    "--keys",  "--train",      "--data",  "--out",
+                               "--batch",      "--lr",      "--seed",  "--train-steps"};
         int matched = 0;
         for (size_t k = 0; k < sizeof names / sizeof names[0] && !matched; k++) {
             int m = opt(argc, argv, &i, names[k], slots[k]);
@@ -112,6 +127,22 @@ static int parse_args(int argc, char **argv, options *o)
         o->w = (int)w;
         o->h = (int)h;
     }
+    /* the training view's options and the stepping view's do not mix */
+    const char *train_v[] = {o->data, o->out, o->batch, o->lr, o->seed, o->train_steps};
+    const char *train_n[] = {"--data", "--out", "--batch", "--lr", "--seed", "--train-steps"};
+    const char *step_v[] = {o->model, o->weights, o->image, o->layer, o->tour};
+    const char *step_n[] = {"--model", "--weights", "--image", "--layer", "--tour"};
+    for (size_t k = 0; k < sizeof train_v / sizeof train_v[0]; k++)
+        if (!o->train && train_v[k]) {
+            fprintf(stderr, "convscope-viewer: %s goes with --train MODEL\n", train_n[k]);
+            return 2;
+        }
+    for (size_t k = 0; k < sizeof step_v / sizeof step_v[0]; k++)
+        if (o->train && step_v[k]) {
+            fprintf(stderr, "convscope-viewer: %s does not go with --train (it trains from seeded init)\n",
+                    step_n[k]);
+            return 2;
+        }
     return 0;
 }
 
@@ -266,6 +297,22 @@ int main(int argc, char **argv)
     int prc = parse_args(argc, argv, &o);
     if (prc)
         return prc == 1 ? 0 : 2;
+    if (o.train) {
+        vw_train_args ta = {.model = o.train,
+                            .data = o.data,
+                            .device = o.device,
+                            .out = o.out,
+                            .screenshot = o.screenshot,
+                            .keys = o.keys,
+                            .batch = o.batch,
+                            .lr = o.lr,
+                            .seed = o.seed,
+                            .steps = o.train_steps,
+                            .w = o.w,
+                            .h = o.h,
+                            .presenter = o.presenter};
+        return vw_train_main(&ta);
+    }
 
     static vw_state s; /* large; lives for the whole program */
     vw_state_init(&s);

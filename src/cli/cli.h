@@ -13,6 +13,8 @@ int cs_cmd_models(int argc, char **argv);
 int cs_cmd_info(int argc, char **argv);
 int cs_cmd_run(int argc, char **argv);
 int cs_cmd_bench(int argc, char **argv);
+int cs_cmd_train(int argc, char **argv);
+int cs_cmd_eval(int argc, char **argv);
 
 /* Prints "convscope: <what>: <cs_last_error()>" and, when given, "hint: ...". */
 void cli_fail(const char *what, const char *hint);
@@ -43,7 +45,8 @@ typedef struct cli_model {
 
 /* Opens model `name` at input in_h x in_w (0: default). weights: a path, or
  * NULL for the shipped weights (assets/weights/<name>.safetensors) when they
- * exist, else seeded He init. Prints errors; returns 0 on success. */
+ * exist, else seeded He init; "" for seeded He init (seed 0) even when weights
+ * are shipped. Prints errors; returns 0 on success. */
 int cli_model_open(cli_model *m, const char *name, const char *weights, int in_h, int in_w);
 void cli_model_close(cli_model *m);
 /* "trained (FILE)" or "untrained (seeded He init)". */

@@ -125,7 +125,10 @@ int cli_model_open(cli_model *m, const char *name, const char *weights, int in_h
         return 1;
     }
     char shipped[1024] = {0};
-    if (!weights) {
+    int seeded_only = weights && !*weights; /* "": seeded init, not the shipped weights */
+    if (seeded_only)
+        weights = NULL;
+    if (!weights && !seeded_only) {
         char rel[256];
         snprintf(rel, sizeof rel, "weights/%s.safetensors", name);
         if (cs_asset_path(rel, shipped, sizeof shipped) == CS_OK)

@@ -18,6 +18,8 @@ static const command commands[] = {
     {"info", cs_cmd_info, "per-layer table of a model: name, op, output shape, params, MACs"},
     {"run", cs_cmd_run, "classify images (or an .npy tensor); profile, dump every layer"},
     {"bench", cs_cmd_bench, "median latency, GFLOP/s, cold and warm start, peak memory"},
+    {"train", cs_cmd_train, "train a model on Fashion-MNIST (or MNIST) with checkpoints"},
+    {"eval", cs_cmd_eval, "test-set accuracy of a model's weights, with a confusion matrix"},
 };
 
 static void usage(FILE *to)

@@ -5,6 +5,8 @@
 #ifndef CS_CORE_BACKEND_H
 #define CS_CORE_BACKEND_H
 
+#include <stdint.h>
+
 #include "core/graph.h"
 
 typedef struct cs_backend cs_backend;
@@ -27,6 +29,32 @@ typedef struct cs_backend_vt {
     double (*node_ms)(cs_backend *be, int id);  /* -1 when not profiled */
     const char *(*device_name)(cs_backend *be);
     void (*destroy)(cs_backend *be);
+
+    /* ---- Training (core/train.c) -------------------------------------- */
+    /* Like prepare, but parameters live in buffers the optimizer updates in
+     * place (no inference re-layouts); run_node then reads them. */
+    cs_status (*prepare_train)(cs_backend *be, const cs_graph *g, int batch);
+    /* The backend's buffer of parameter i of node id (owned by the backend;
+     * NULL when there is none). */
+    cs_buf *(*param)(cs_backend *be, int id, int i);
+    /* Training-mode forward: batchnorm with batch statistics into aux[0]
+     * (mean) and aux[1] (invstd), running statistics updated with
+     * bn_momentum; dropout with its keep mask (bytes) in aux[0], drawn from
+     * *rng; every other op as run_node. */
+    cs_status (*run_node_train)(cs_backend *be, const cs_graph *g, int id, int batch,
+                                cs_buf *const *in, cs_buf *out, cs_buf *const *aux,
+                                float bn_momentum, uint64_t *rng);
+    /* Backward of node id from dy (the gradient wrt its output y): dx[i]
+     * WRITTEN for input i, dparam[j] for parameter j; NULL entries are not
+     * wanted. aux as run_node_train left it. */
+    cs_status (*backward_node)(cs_backend *be, const cs_graph *g, int id, int batch,
+                               cs_buf *const *in, cs_buf *y, cs_buf *dy, cs_buf *const *aux,
+                               cs_buf *const *dx, cs_buf *const *dparam);
+    /* dst += src over count floats. */
+    cs_status (*accumulate)(cs_backend *be, size_t count, cs_buf *src, cs_buf *dst);
+    /* One optimizer step of a parameter (t is the 1-based step number). */
+    cs_status (*optim_step)(cs_backend *be, const cs_train_options *o, int t, size_t count,
+                            cs_buf *param, cs_buf *grad, cs_buf *m, cs_buf *v);
 } cs_backend_vt;
 
 struct cs_backend {

@@ -608,6 +608,7 @@ int cs_rbf(cs_graph *g, const char *name, int x, int classes)
     int wdims[2] = {classes, (int)in_count};
     if (add_param(g, n, "weight", 2, wdims, 0.0f))
         return drop_last(g);
+    n->params[0].buffer = 1; /* fixed centres (LeCun 1998), like BN statistics: not learnt */
     return g->n_nodes - 1;
 }
 
@@ -743,6 +744,7 @@ cs_status cs_graph_param(const cs_graph *g, int node, int index, cs_param_info *
     memcpy(out->dims, t->dims, sizeof out->dims);
     out->count = t->count;
     out->data = t->data;
+    out->buffer = t->buffer || t->constant;
     return CS_OK;
 }
 

@@ -11,16 +11,7 @@
 #include "core/status.h"
 #include "cpu/cpu_ops.h"
 
-struct cs_buf {
-    float *data;
-    size_t floats;
-};
-
-typedef struct cs_cpu_backend {
-    cs_backend base;
-    double *node_ms;  /* (n_nodes), -1 until the node has run */
-    int n_nodes;
-} cs_cpu_backend;
+#include "cpu/cpu_train.h"
 
 static cs_cpu_backend *cpu_of(cs_backend *be) { return (cs_cpu_backend *)be; }
 
@@ -86,7 +77,8 @@ static cs_status cpu_read(cs_backend *be, cs_buf *src, float *dst, size_t floats
                         floats, src->floats);
     }
     if (floats > 0) {
-        memcpy(dst, src->data, floats * sizeof(float));
+        if (dst != src->data) /* a training parameter read back into itself */
+            memcpy(dst, src->data, floats * sizeof(float));
     }
     return CS_OK;
 }
@@ -383,7 +375,7 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
-static cs_status cpu_run_node(cs_backend *be, const cs_graph *g, int id, int batch,
+cs_status cs_cpu_run_node(cs_backend *be, const cs_graph *g, int id, int batch,
                               cs_buf *const *in, cs_buf *out)
 {
     cs_cpu_backend *cpu = cpu_of(be);
@@ -480,6 +472,7 @@ static void cpu_destroy(cs_backend *be)
     cs_cpu_backend *cpu = cpu_of(be);
     if (cpu != NULL) {
         free(cpu->node_ms);
+        free(cpu->params);
         free(cpu);
     }
 }
@@ -491,11 +484,17 @@ static const cs_backend_vt cpu_vt = {
     .release = cpu_release,
     .write = cpu_write,
     .read = cpu_read,
-    .run_node = cpu_run_node,
+    .run_node = cs_cpu_run_node,
     .finish = cpu_finish,
     .node_ms = cpu_node_ms,
     .device_name = cpu_device_name,
     .destroy = cpu_destroy,
+    .prepare_train = cs_cpu_prepare_train,
+    .param = cs_cpu_param,
+    .run_node_train = cs_cpu_run_node_train,
+    .backward_node = cs_cpu_backward_node,
+    .accumulate = cs_cpu_accumulate,
+    .optim_step = cs_cpu_optim_step,
 };
 
 cs_status cs_cpu_backend_create(cs_backend **out)

@@ -216,35 +216,15 @@ void cs_cpu_rbf_backward(int n, int in, int classes,
 
 /* ---- cpu_backward_optim.c ---------------------------------------------- */
 
-/* Hyperparameters are doubles, as PyTorch's are Python floats; each element's
+/* cs_sgd_params and cs_adam_params are in convscope.h. Hyperparameters are doubles, as PyTorch's are Python floats; each element's
  * update is computed in double from the float state and stored as float. */
 
-/* torch.optim.SGD (dampening 0): d = g + weight_decay * p; with momentum,
- * buf = momentum * buf + d (buf starts at zero, which equals PyTorch's copy
- * of d on the first step) and d = buf, or d + momentum * buf when nesterov;
- * then p -= lr * d. */
-typedef struct cs_sgd_params {
-    double lr;
-    double momentum;      /* 0: plain SGD, buf unused (may be NULL) */
-    double weight_decay;  /* L2, added to the gradient */
-    int nesterov;
-} cs_sgd_params;
 
 void cs_cpu_sgd_step(const cs_sgd_params *o, size_t count,
                      float *param,       /* (count) in/out */
                      const float *grad,  /* (count) */
                      float *buf);        /* (count) momentum buffer in/out, zeroed before step 1 */
 
-/* torch.optim.Adam (amsgrad off): g = grad + weight_decay * p;
- * m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2;
- * p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps),
- * eps outside the sqrt. t is the 1-based step number. */
-typedef struct cs_adam_params {
-    double lr;            /* PyTorch default 1e-3 */
-    double beta1, beta2;  /* 0.9, 0.999 */
-    double eps;           /* 1e-8 */
-    double weight_decay;  /* 0; L2 added to the gradient (Adam, not AdamW) */
-} cs_adam_params;
 
 void cs_cpu_adam_step(const cs_adam_params *o, int t, size_t count,
                       float *param,       /* (count) in/out */

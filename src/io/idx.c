@@ -344,3 +344,34 @@ cs_status cs_fashion_mnist_load(const char *dir, int test, cs_dataset **out)
     *out = d;
     return CS_OK;
 }
+
+cs_status cs_dataset_input(const cs_dataset *d, int index, const cs_model_info *m, int in_c, int in_h,
+                           int in_w, float *out)
+{
+    if (!d || !m || !out || index < 0 || index >= d->count)
+        return cs_error(CS_ERR_INVALID_ARG, "cs_dataset_input: sample %d of %d, or an argument missing",
+                        index, d ? d->count : 0);
+    const int pad = m->pad;
+    if (in_c < 1 || in_c > 3 || in_h != d->height + 2 * pad || in_w != d->width + 2 * pad)
+        return cs_error(CS_ERR_SHAPE,
+                        "%s takes %dx%dx%d inputs; the data set's %dx%d grey images%s do not fill "
+                        "them: use a model made for it (lenet5, lenet5_1998, fashion_*)",
+                        m->name, in_c, in_h, in_w, d->height, d->width,
+                        pad ? " plus the model's padding" : "");
+    const uint8_t *px = d->pixels + (size_t)index * (size_t)d->height * (size_t)d->width;
+    for (int c = 0; c < in_c; c++) {
+        const float mean = m->mean[c], std = m->std[c]; /* as image.c computes it */
+        float *o = out + (size_t)c * (size_t)in_h * (size_t)in_w;
+        const float bg = (0.0f / 255.0f - mean) / std;
+        for (int y = 0; y < in_h; y++) {
+            for (int x = 0; x < in_w; x++) {
+                int sy = y - pad, sx = x - pad;
+                float v = bg;
+                if (sy >= 0 && sy < d->height && sx >= 0 && sx < d->width)
+                    v = ((float)px[(size_t)sy * (size_t)d->width + (size_t)sx] / 255.0f - mean) / std;
+                o[(size_t)y * (size_t)in_w + (size_t)x] = v;
+            }
+        }
+    }
+    return CS_OK;
+}

@@ -767,6 +767,8 @@ static int write_f32(FILE *f, const float *data, size_t count)
     return 1;
 }
 
+static cs_status save_entries(const char *path, const char *model, save_entry *e, int n);
+
 cs_status cs_graph_save_weights(const cs_graph *g, const char *path)
 {
     if (!g || !path || !*path)
@@ -778,14 +780,8 @@ cs_status cs_graph_save_weights(const cs_graph *g, const char *path)
         for (int p = 0; p < g->nodes[i].n_params; p++)
             n += g->nodes[i].params[p].constant ? 0 : 1;
     save_entry *e = calloc(n ? (size_t)n : 1u, sizeof *e);
-    char *tmp = malloc(strlen(path) + 32);
-    sbuf h = {0};
-    FILE *f = NULL;
-    cs_status st = CS_OK;
-    if (!e || !tmp) {
-        st = cs_error(CS_ERR_NO_MEMORY, "saving weights to '%s': out of memory", path);
-        goto done;
-    }
+    if (!e)
+        return cs_error(CS_ERR_NO_MEMORY, "saving weights to '%s': out of memory", path);
     int k = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         for (int p = 0; p < g->nodes[i].n_params; p++) {
@@ -795,6 +791,54 @@ cs_status cs_graph_save_weights(const cs_graph *g, const char *path)
             snprintf(e[k].key, sizeof e[k].key, "%s.%s", g->nodes[i].name, t->name);
             e[k++].t = t;
         }
+    }
+    cs_status st = save_entries(path, g->model, e, n);
+    free(e);
+    return st;
+}
+
+cs_status cs_safetensors_save(const char *path, const char *model, int n, const char *const *keys,
+                              const float *const *data, const size_t *counts)
+{
+    if (!path || !*path || n < 0 || (n > 0 && (!keys || !data || !counts)))
+        return cs_error(CS_ERR_INVALID_ARG, "cs_safetensors_save: missing argument");
+    save_entry *e = calloc(n ? (size_t)n : 1u, sizeof *e);
+    cs_tensor *t = calloc(n ? (size_t)n : 1u, sizeof *t);
+    cs_status st = CS_OK;
+    if (!e || !t) {
+        st = cs_error(CS_ERR_NO_MEMORY, "saving '%s': out of memory", path);
+    } else {
+        for (int k = 0; k < n && st == CS_OK; k++) {
+            if (counts[k] > (size_t)INT32_MAX || strlen(keys[k]) >= sizeof e[k].key) {
+                st = cs_error(CS_ERR_INVALID_ARG, "saving '%s': tensor '%s' too large or key too long",
+                              path, keys[k]);
+                break;
+            }
+            t[k].ndim = 1;
+            t[k].dims[0] = (int)counts[k];
+            t[k].count = counts[k];
+            t[k].data = (float *)data[k];
+            snprintf(e[k].key, sizeof e[k].key, "%s", keys[k]);
+            e[k].t = &t[k];
+        }
+        if (st == CS_OK)
+            st = save_entries(path, model ? model : "", e, n);
+    }
+    free(e);
+    free(t);
+    return st;
+}
+
+static cs_status save_entries(const char *path, const char *model, save_entry *e, int n)
+{
+    char *tmp = malloc(strlen(path) + 32);
+    sbuf h = {0};
+    FILE *f = NULL;
+    cs_status st = CS_OK;
+    int k = 0;
+    if (!tmp) {
+        st = cs_error(CS_ERR_NO_MEMORY, "saving weights to '%s': out of memory", path);
+        goto done;
     }
     qsort(e, (size_t)n, sizeof *e, cmp_save_entry);
     for (k = 1; k < n; k++) {
@@ -807,7 +851,7 @@ cs_status cs_graph_save_weights(const cs_graph *g, const char *path)
 
     /* Header: metadata first, then the tensors in key order. */
     sb_str(&h, "{\"__metadata__\":{\"format\":\"pt\",\"producer\":\"convscope\",\"model\":");
-    sb_json_string(&h, g->model);
+    sb_json_string(&h, model);
     sb_str(&h, "}");
     size_t offset = 0;
     for (k = 0; k < n; k++) {
@@ -865,6 +909,5 @@ cs_status cs_graph_save_weights(const cs_graph *g, const char *path)
 done:
     free(h.p);
     free(tmp);
-    free(e);
     return st;
 }

@@ -24,6 +24,8 @@ cs_status cs_build_resnet(cs_graph *g, const cs_model_build_args *a);    /* resn
 cs_status cs_build_xception(cs_graph *g, const cs_model_build_args *a);  /* xception */
 cs_status cs_build_senet(cs_graph *g, const cs_model_build_args *a);     /* seresnet50..152, se_googlenet */
 cs_status cs_build_densenet(cs_graph *g, const cs_model_build_args *a);  /* densenet121..201 */
+/* fashion_vgg, fashion_resnet8, ...: small models for 28x28 Fashion-MNIST (fashion.c) */
+cs_status cs_build_fashion(cs_graph *g, const cs_model_build_args *a);
 /* se_googlenet (SE-Inception): googlenet_2014 with SE blocks, from googlenet.c */
 cs_status cs_build_inception_se(cs_graph *g, const cs_model_build_args *a);
 

@@ -27,6 +27,17 @@ static const cs_model_info zoo[] = {
       "fashion-mnist", 1, 0, 2, LENET_MEAN, LENET_STD, NULL},
     {"lenet5_1998", "lenet", "LeNet-5 as in LeCun et al. 1998 (convscope's own keys)", 1, 32, 32, 32, 10,
       "output.weight", "fashion-mnist", 1, 0, 2, LENET_MEAN, LENET_STD, NULL},
+#define FASHION(name, family, ref, classifier)                                                                \
+    {name, family, ref, 1, 28, 28, 28, 10, classifier, "fashion-mnist", 1, 0, 0, HALF, HALF, NULL}
+    FASHION("fashion_vgg", "vgg", "VGG-style, 4 convs, for 28x28 Fashion-MNIST (src/models/fashion.c)",
+            "classifier.3.weight"),
+    FASHION("fashion_resnet8", "resnet", "ResNet-8 (the ResNet paper's CIFAR net, n = 1) for 28x28 Fashion-MNIST",
+            "fc.weight"),
+    FASHION("fashion_seresnet8", "senet", "ResNet-8 with SE modules for 28x28 Fashion-MNIST", "fc.weight"),
+    FASHION("fashion_densenet", "densenet", "DenseNet-BC k=12, 2 blocks of 3, for 28x28 Fashion-MNIST",
+            "classifier.weight"),
+    FASHION("fashion_inception", "googlenet", "2 inception modules for 28x28 Fashion-MNIST", "fc.weight"),
+    FASHION("fashion_xception", "xception", "Xception-style separable blocks for 28x28 Fashion-MNIST", "fc.weight"),
     IMAGENET("alexnet", "alexnet", "torchvision.models.alexnet", 224, 63, "classifier.6.weight", 256,
              IMAGENET_MEAN, IMAGENET_STD),
     IMAGENET("alexnet_2012", "alexnet", "AlexNet as in Krizhevsky et al. 2012 (tools/cs_reference.py)", 227, 67,
@@ -151,6 +162,8 @@ cs_status cs_model_build(cs_graph **out, const char *name, const cs_model_option
     for (size_t i = 0; i < sizeof builders / sizeof builders[0]; i++)
         if (strcmp(builders[i].family, info->family) == 0)
             build = builders[i].build;
+    if (strncmp(info->name, "fashion_", 8) == 0)
+        build = cs_build_fashion; /* the small Fashion-MNIST models, one per family */
     if (!build)
         return cs_error(CS_ERR_UNSUPPORTED, "%s: no builder for family '%s'", name, info->family);
 

@@ -11,6 +11,7 @@
 #include "opencl/cl_conv.h"
 #include "opencl/cl_ops.h"
 #include "opencl/cl_runtime.h"
+#include "opencl/cl_train.h"
 
 struct cs_buf {
     cl_mem mem;
@@ -28,6 +29,9 @@ typedef struct cs_cl_backend {
     cl_mem *in_mems;                    /* (max_inputs) scratch for run_node */
     cs_shape *in_shapes;                /* (max_inputs) */
     int max_inputs;
+    int training;                       /* prepared by prepare_train */
+    cs_buf (*pbufs)[CS_MAX_PARAMS];     /* (n_nodes) views of params, training only */
+    cl_mem *masks;                      /* (n_nodes) conv connection masks (uchar), training only */
 } cs_cl_backend;
 
 static cs_cl_backend *cl_be(cs_backend *be) { return (cs_cl_backend *)be; }
@@ -43,6 +47,15 @@ static void release_params(cs_cl_backend *b)
             for (int j = 0; j < CS_MAX_PARAMS; j++)
                 if (b->params[i][j])
                     clReleaseMemObject(b->params[i][j]);
+    if (b->masks)
+        for (int i = 0; i < b->n_nodes; i++)
+            if (b->masks[i])
+                clReleaseMemObject(b->masks[i]);
+    free(b->masks);
+    free(b->pbufs);
+    b->masks = NULL;
+    b->pbufs = NULL;
+    b->training = 0;
     free(b->params);
     free(b->ms);
     free(b->in_mems);
@@ -102,7 +115,9 @@ static cs_status upload_node_params(cs_cl_backend *b, const cs_node *n, int id)
             src = tmp;
         }
         size_t bytes = t->count * sizeof(float);
-        b->params[id][i] = clCreateBuffer(b->cl->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+        b->params[id][i] = clCreateBuffer(b->cl->ctx,
+                                          (b->training ? CL_MEM_READ_WRITE : CL_MEM_READ_ONLY) |
+                                              CL_MEM_COPY_HOST_PTR,
                                           bytes, (void *)src, &err);
         if (err != CL_SUCCESS) {
             b->params[id][i] = NULL;
@@ -120,13 +135,40 @@ cleanup:
     return st;
 }
 
-static cs_status cl_prepare(cs_backend *be, const cs_graph *g, int batch)
+/* Buffer views of the parameters and the conv connection masks on the device. */
+static cs_status prepare_training_state(cs_cl_backend *b, const cs_graph *g)
+{
+    cs_status st = CS_OK;
+    cl_int err = CL_SUCCESS;
+    b->pbufs = calloc(g->n_nodes > 0 ? (size_t)g->n_nodes : 1, sizeof *b->pbufs);
+    b->masks = calloc(g->n_nodes > 0 ? (size_t)g->n_nodes : 1, sizeof *b->masks);
+    if (!b->pbufs || !b->masks)
+        return cs_error(CS_ERR_NO_MEMORY, "out of host memory preparing training");
+    for (int i = 0; i < g->n_nodes; i++) {
+        const cs_node *n = &g->nodes[i];
+        for (int j = 0; j < n->n_params && j < CS_MAX_PARAMS; j++)
+            b->pbufs[i][j] = (cs_buf){b->params[i][j], n->params[j].count};
+        if (n->op == CS_OP_CONV2D && n->u.conv.mask) {
+            const cs_conv2d_params *p = &n->u.conv.p;
+            size_t bytes = (size_t)p->out_channels * (size_t)(n->n_inputs > 0 ?
+                               g->nodes[n->inputs[0]].out.c / p->groups : 0);
+            b->masks[i] = clCreateBuffer(b->cl->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                                         bytes ? bytes : 1, n->u.conv.mask, &err);
+            CS_CL_CHECK_ERR(err, "clCreateBuffer (conv mask)");
+        }
+    }
+cleanup:
+    return st;
+}
+
+static cs_status prepare(cs_backend *be, const cs_graph *g, int batch, int training)
 {
     cs_cl_backend *b = cl_be(be);
     cs_status st = CS_OK;
     if (!g || batch < 1)
         return cs_error(CS_ERR_INVALID_ARG, "opencl prepare: need a graph and batch >= 1");
     release_params(b);
+    b->training = training;
     int n = g->n_nodes;
     int max_inputs = 1;
     for (int i = 0; i < n; i++)
@@ -148,14 +190,29 @@ static cs_status cl_prepare(cs_backend *be, const cs_graph *g, int batch)
         if ((st = upload_node_params(b, &g->nodes[i], i)) != CS_OK)
             goto cleanup;
     /* Conv re-layouts (cl_conv.c): packed weights and one shared input scratch
-     * go into the free param slots of each conv node; release_params frees them. */
-    if ((st = cs_cl_conv_prepare(b->cl, g, batch, b->params)) != CS_OK)
+     * go into the free param slots of each conv node; release_params frees them.
+     * Training keeps the plain layout the optimizer updates. */
+    if (training)
+        st = prepare_training_state(b, g);
+    else
+        st = cs_cl_conv_prepare(b->cl, g, batch, b->params);
+    if (st != CS_OK)
         goto cleanup;
     b->g = g;
 cleanup:
     if (st != CS_OK)
         release_params(b);
     return st;
+}
+
+static cs_status cl_prepare(cs_backend *be, const cs_graph *g, int batch)
+{
+    return prepare(be, g, batch, 0);
+}
+
+static cs_status cl_prepare_train(cs_backend *be, const cs_graph *g, int batch)
+{
+    return prepare(be, g, batch, 1);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -314,6 +371,200 @@ static cs_status cl_run_node(cs_backend *be, const cs_graph *g, int id, int batc
     return st;
 }
 
+
+/* ------------------------------------------------------------------------ */
+/* Training                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static cs_buf *cl_param(cs_backend *be, int id, int i)
+{
+    cs_cl_backend *b = cl_be(be);
+    if (!b->training || !b->pbufs || id < 0 || id >= b->n_nodes || i < 0 || i >= CS_MAX_PARAMS ||
+        !b->pbufs[id][i].mem)
+        return NULL;
+    return &b->pbufs[id][i];
+}
+
+static cl_mem mem_of(cs_buf *buf) { return buf ? buf->mem : NULL; }
+
+static cs_status check_train(cs_cl_backend *b, const cs_graph *g, int id)
+{
+    if (!b->training || g != b->g)
+        return cs_error(CS_ERR_STATE, "opencl: training call before prepare_train");
+    if (id < 0 || id >= b->n_nodes)
+        return cs_error(CS_ERR_INVALID_ARG, "opencl: node %d of %d", id, b->n_nodes);
+    return CS_OK;
+}
+
+static cs_status cl_run_node_train(cs_backend *be, const cs_graph *g, int id, int batch,
+                                   cs_buf *const *in, cs_buf *out, cs_buf *const *aux,
+                                   float bn_momentum, uint64_t *rng)
+{
+    cs_cl_backend *b = cl_be(be);
+    cs_status st = check_train(b, g, id);
+    if (st != CS_OK)
+        return st;
+    const cs_node *n = &g->nodes[id];
+    const cs_shape o = n->out;
+    b->cl->cur_node = id;
+    if (n->op == CS_OP_BATCHNORM) {
+        cl_mem *p = b->params[id];
+        st = cs_cl_batchnorm_train(b->cl, n->u.bn.eps, bn_momentum, batch, o.c, o.h, o.w,
+                                   in[0]->mem, p[0], p[1], out->mem, aux[0]->mem, aux[1]->mem,
+                                   p[2], p[3]);
+    } else if (n->op == CS_OP_DROPOUT) {
+        st = cs_cl_dropout_train(b->cl, n->u.dropout.p, rng, (size_t)batch * cs_shape_count(o),
+                                 in[0]->mem, out->mem, aux[0]->mem);
+    } else {
+        return cl_run_node(be, g, id, batch, in, out);
+    }
+    if (st != CS_OK)
+        cs_error_context(st, "node %d %s (%s, training) on %s", id, n->name, cs_op_name(n->op),
+                         b->cl->device_name);
+    return st;
+}
+
+static cs_status cl_backward_node(cs_backend *be, const cs_graph *g, int id, int batch,
+                                  cs_buf *const *in, cs_buf *y, cs_buf *dy, cs_buf *const *aux,
+                                  cs_buf *const *dx, cs_buf *const *dparam)
+{
+    cs_cl_backend *b = cl_be(be);
+    cs_status st = check_train(b, g, id);
+    if (st != CS_OK)
+        return st;
+    const cs_node *n = &g->nodes[id];
+    const cs_shape o = n->out;
+    const cs_shape s0 = n->n_inputs > 0 ? g->nodes[n->inputs[0]].out : o;
+    const size_t n_out = (size_t)batch * cs_shape_count(o);
+    cl_mem dx0 = n->n_inputs > 0 ? mem_of(dx[0]) : NULL;
+    cl_mem dp0 = mem_of(dparam[0]);
+    cl_mem dp1 = n->n_params > 1 ? mem_of(dparam[1]) : NULL;
+    cl_mem *p = b->params[id];
+    cs_cl_context *c = b->cl;
+    c->cur_node = id;
+    switch (n->op) {
+    case CS_OP_INPUT:
+        return CS_OK;
+    case CS_OP_CONV2D:
+        if (n->u.conv.relu)
+            return cs_error(CS_ERR_UNSUPPORTED, "conv '%s' has a fused ReLU: train the unfused "
+                            "graph", n->name);
+        st = cs_cl_conv2d_backward(c, &n->u.conv.p, batch, s0.c, s0.h, s0.w, in[0]->mem, p[0],
+                                   b->masks[id], o.h, o.w, dy->mem, dx0, dp0,
+                                   n->u.conv.p.bias ? dp1 : NULL);
+        break;
+    case CS_OP_MAXPOOL:
+        if (dx0)
+            st = cs_cl_maxpool_backward(c, &n->u.pool, batch, s0.c, s0.h, s0.w, in[0]->mem, o.h,
+                                        o.w, dy->mem, dx0);
+        break;
+    case CS_OP_AVGPOOL:
+        if (dx0)
+            st = cs_cl_avgpool_backward(c, &n->u.pool, batch, s0.c, s0.h, s0.w, o.h, o.w, dy->mem,
+                                        dx0);
+        break;
+    case CS_OP_ADAPTIVE_AVGPOOL:
+        if (dx0)
+            st = cs_cl_adaptive_avgpool_backward(c, batch, s0.c, s0.h, s0.w, o.h, o.w, dy->mem,
+                                                 dx0);
+        break;
+    case CS_OP_BATCHNORM:
+        st = cs_cl_batchnorm_train_backward(c, batch, s0.c, s0.h, s0.w, in[0]->mem, p[0],
+                                            aux[0]->mem, aux[1]->mem, dy->mem, dx0, dp0, dp1);
+        break;
+    case CS_OP_AFFINE:
+        st = cs_cl_affine_backward(c, batch, s0.c, s0.h, s0.w, in[0]->mem, p[0], dy->mem, dx0,
+                                   dp0, dp1);
+        break;
+    case CS_OP_ACT:
+        if (dx0)
+            st = cs_cl_act_backward(c, n->u.act.kind, n_out, y->mem, dy->mem, dx0);
+        break;
+    case CS_OP_FLATTEN:
+        if (dx0)
+            CS_CL_CHECK(clEnqueueCopyBuffer(c->queue, dy->mem, dx0, 0, 0, n_out * sizeof(float),
+                                            0, NULL, NULL));
+        break;
+    case CS_OP_DROPOUT:
+        if (dx0)
+            st = cs_cl_dropout_backward(c, n->u.dropout.p, n_out, aux[0]->mem, dy->mem, dx0);
+        break;
+    case CS_OP_CONCAT: {
+        int offset = 0;
+        for (int i = 0; i < n->n_inputs && st == CS_OK; i++) {
+            int ci = g->nodes[n->inputs[i]].out.c;
+            if (dx[i])
+                st = cs_cl_channel_slice(c, batch, o.c, offset, ci, o.h * o.w, dy->mem, dx[i]->mem);
+            offset += ci;
+        }
+        break;
+    }
+    case CS_OP_ADD: {
+        cl_mem da = dx0, db = mem_of(dx[1]);
+        if (n->u.add.relu) {
+            /* Both inputs get the same masked gradient: compute it once. */
+            cl_mem first = da ? da : db;
+            if (first)
+                st = cs_cl_act_backward(c, CS_ACT_RELU, n_out, y->mem, dy->mem, first);
+            if (st == CS_OK && da && db)
+                CS_CL_CHECK(clEnqueueCopyBuffer(c->queue, first, db, 0, 0, n_out * sizeof(float),
+                                                0, NULL, NULL));
+        } else {
+            if (da)
+                CS_CL_CHECK(clEnqueueCopyBuffer(c->queue, dy->mem, da, 0, 0,
+                                                n_out * sizeof(float), 0, NULL, NULL));
+            if (db)
+                CS_CL_CHECK(clEnqueueCopyBuffer(c->queue, dy->mem, db, 0, 0,
+                                                n_out * sizeof(float), 0, NULL, NULL));
+        }
+        break;
+    }
+    case CS_OP_SCALE:
+        st = cs_cl_scale_backward(c, batch, s0.c, s0.h, s0.w, in[0]->mem, in[1]->mem, dy->mem, dx0,
+                                  mem_of(dx[1]));
+        break;
+    case CS_OP_DENSE:
+        st = cs_cl_dense_backward(c, batch, (int)cs_shape_count(s0), o.c, in[0]->mem, p[0],
+                                  dy->mem, dx0, dp0, n->u.dense.bias ? dp1 : NULL);
+        break;
+    case CS_OP_RBF:
+        st = cs_cl_rbf_backward(c, batch, (int)cs_shape_count(s0), o.c, in[0]->mem, p[0], dy->mem,
+                                dx0, NULL);
+        break;
+    default:
+        st = cs_error(CS_ERR_UNSUPPORTED, "the OpenCL backend has no backward for %s",
+                      cs_op_name(n->op));
+        break;
+    }
+cleanup:
+    if (st != CS_OK)
+        cs_error_context(st, "backward of node %d %s (%s) on %s", id, n->name, cs_op_name(n->op),
+                         c->device_name);
+    return st;
+}
+
+static cs_status cl_accumulate(cs_backend *be, size_t count, cs_buf *src, cs_buf *dst)
+{
+    if (!src || !dst || src->floats < count || dst->floats < count)
+        return cs_error(CS_ERR_INVALID_ARG, "opencl accumulate of %zu floats with a short buffer",
+                        count);
+    return cs_cl_grad_accumulate(cl_be(be)->cl, count, src->mem, dst->mem);
+}
+
+static cs_status cl_optim_step(cs_backend *be, const cs_train_options *o, int t, size_t count,
+                               cs_buf *param, cs_buf *grad, cs_buf *m, cs_buf *v)
+{
+    cs_cl_context *c = cl_be(be)->cl;
+    if (!param || !grad || param->floats < count || grad->floats < count)
+        return cs_error(CS_ERR_INVALID_ARG, "opencl optimizer step with a short buffer");
+    if (o->optimizer == CS_OPT_ADAM) {
+        if (!m || !v)
+            return cs_error(CS_ERR_INVALID_ARG, "opencl: Adam needs its moment buffers");
+        return cs_cl_adam_step(c, &o->adam, t, count, param->mem, grad->mem, m->mem, v->mem);
+    }
+    return cs_cl_sgd_step(c, &o->sgd, count, param->mem, grad->mem, mem_of(m));
+}
+
 static cs_status cl_finish(cs_backend *be)
 {
     cs_cl_backend *b = cl_be(be);
@@ -378,6 +629,12 @@ static const cs_backend_vt cs_cl_vt = {
     .node_ms = cl_node_ms,
     .device_name = cl_device_name,
     .destroy = cl_destroy,
+    .prepare_train = cl_prepare_train,
+    .param = cl_param,
+    .run_node_train = cl_run_node_train,
+    .backward_node = cl_backward_node,
+    .accumulate = cl_accumulate,
+    .optim_step = cl_optim_step,
 };
 
 cs_status cs_cl_backend_create(cs_backend **out, int device_index, int profile)
