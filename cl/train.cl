@@ -1,10 +1,11 @@
 /* Training kernels, the device twins of src/cpu/cpu_backward_*.c (launched by
  * src/opencl/cl_train.c): convolution backward as dense shifted-dot GEMMs over
- * zero-padded, phase-split copies of x and dy; pooling backward as gathers over
- * the windows holding each input; per-channel reductions in two stages (partial
- * sums per batch chunk, then a finalize); elementwise backward, seeded dropout and
- * the optimizer steps. All cl/ files form one program: every name here starts
- * with train_ / TRAIN_.
+ * zero-padded, phase-split copies of x and dy; pooling backward as the CPU's own
+ * per-plane loop, one plane per work-item; per-channel reductions in two stages
+ * (partial sums per batch chunk, then a finalize); the dense backward as a
+ * register-blocked GEMM; elementwise backward, seeded dropout and the optimizer
+ * steps. All cl/ files form one program: every name here starts with train_ /
+ * TRAIN_.
  */
 
 #ifndef TRAIN_VW
@@ -168,9 +169,9 @@ __kernel void train_conv_pack_dy(__global const float *dy, // (N, K, OH, OW)
  * (tc input channels), taps t = r*S + s, output channels kk of the group, then tc
  * floats wq[...] = w[g*kpg + kk, ct*tc + o, t], zero past the group's channels
  * and for masked (k, c') pairs. Global size (groups * ctiles * R*S * kpg * tc). */
-__kernel void train_conv_pack_w(__global const float *w,      // (K, C/groups, R, S)
-                                __global const uchar *mask,   // (K, C/groups), read only when has_mask
-                                __global float *wq,           // (groups, ctiles, R*S, K/groups, tc)
+__kernel void train_conv_pack_w(__global const float *w,    // (K, C/groups, R, S)
+                                __global const uchar *mask, // (K, C/groups), read only when has_mask
+                                __global float *wq,         // (groups, ctiles, R*S, K/groups, tc)
                                 int cpg, int kpg, int RS, int ctiles, int tc, int total, int has_mask)
 {
     const int i = (int)get_global_id(0);
@@ -199,67 +200,76 @@ __kernel void train_conv_pack_w(__global const float *w,      // (K, C/groups, R
  * accumulator over the positions, summed across lanes at the end.
  * part[chunk, k, j] with j = c'*R*S + r*S + s, as dw's layout.
  * Global size (ceil(J / TJ), groups * ktiles, chunks), local size (1, 1, 1). */
-#define TRAIN_CONV_DW_KERNEL(NAME, TK, TJ)                                                              \
-    __kernel void NAME(__global const float *xq,  /* (N, C, sh*sw, Xrows, Wq) */                         \
-                       __global const float *dyq, /* (N, K, Drows, Wq) */                                \
-                       __global float *part,      /* (chunks, K, J) */                                   \
-                       int C, int K, int cpg, int kpg, int ktiles, int R, int S, int sh, int sw, int dh, \
-                       int dw, int Wq, int Lq, int Ld, int pre, int P, int N, int nper)                  \
-    {                                                                                                    \
-        const int jt = (int)get_global_id(0);                                                            \
-        const int z = (int)get_global_id(1);                                                             \
-        const int chunk = (int)get_global_id(2);                                                         \
-        const int g = z / ktiles;                                                                        \
-        const int kt = z - g * ktiles;                                                                   \
-        const int RS = R * S;                                                                            \
-        const int J = cpg * RS;                                                                          \
-        const int phases = sh * sw;                                                                      \
-        const int k0 = g * kpg + kt * TK;                                                                \
-        const int k_last = g * kpg + kpg - 1;                                                            \
-        int xoff[TJ]; /* column b: its plane and tap offset within one image of xq */                    \
-        _Pragma("unroll") for (int b = 0; b < TJ; b++)                                                   \
-        {                                                                                                \
-            const int j = min(jt * TJ + b, J - 1);                                                       \
-            const int ci = j / RS;                                                                       \
-            const int t = j - ci * RS;                                                                   \
-            const int r = t / S;                                                                         \
-            const int s = t - r * S;                                                                     \
-            const int ph = ((r * dh) % sh) * sw + (s * dw) % sw;                                         \
-            xoff[b] = ((g * cpg + ci) * phases + ph) * Lq + ((r * dh) / sh) * Wq + (s * dw) / sw;         \
-        }                                                                                                \
-        int doff[TK]; /* row a: its dyq plane within one image */                                        \
-        _Pragma("unroll") for (int a = 0; a < TK; a++) doff[a] = min(k0 + a, k_last) * Ld + pre;        \
-        TRAIN_VEC acc[TK][TJ];                                                                           \
-        _Pragma("unroll") for (int a = 0; a < TK; a++)                                                   \
-        {                                                                                                \
-            _Pragma("unroll") for (int b = 0; b < TJ; b++) acc[a][b] = (TRAIN_VEC)(0.0f);                \
-        }                                                                                                \
-        const int n1 = min(N, (chunk + 1) * nper);                                                       \
-        for (int n = chunk * nper; n < n1; n++) {                                                        \
-            __global const float *xb = xq + (size_t)n * (size_t)C * (size_t)phases * (size_t)Lq;         \
-            __global const float *db = dyq + (size_t)n * (size_t)K * (size_t)Ld;                         \
-            for (int p = 0; p < P; p += TRAIN_VW) {                                                      \
-                TRAIN_VEC dv[TK], xv[TJ];                                                                \
-                _Pragma("unroll") for (int a = 0; a < TK; a++) dv[a] = TRAIN_VLOAD(0, db + doff[a] + p); \
-                _Pragma("unroll") for (int b = 0; b < TJ; b++) xv[b] = TRAIN_VLOAD(0, xb + xoff[b] + p); \
-                _Pragma("unroll") for (int a = 0; a < TK; a++)                                           \
-                {                                                                                        \
-                    _Pragma("unroll") for (int b = 0; b < TJ; b++) acc[a][b] =                           \
-                        TRAIN_MAD(dv[a], xv[b], acc[a][b]);                                              \
-                }                                                                                        \
-            }                                                                                            \
-        }                                                                                                \
-        _Pragma("unroll") for (int a = 0; a < TK; a++)                                                   \
-        {                                                                                                \
-            const int k = k0 + a;                                                                        \
-            _Pragma("unroll") for (int b = 0; b < TJ; b++)                                               \
-            {                                                                                            \
-                const int j = jt * TJ + b;                                                               \
-                if (k <= k_last && j < J)                                                                \
-                    part[((size_t)chunk * (size_t)K + (size_t)k) * (size_t)J + (size_t)j] =              \
-                        train_hsum(acc[a][b]);                                                           \
-            }                                                                                            \
-        }                                                                                                \
+#define TRAIN_CONV_DW_KERNEL(NAME, TK, TJ)                                                                   \
+    __kernel void NAME(__global const float *xq,  /* (N, C, sh*sw, Xrows, Wq) */                             \
+                       __global const float *dyq, /* (N, K, Drows, Wq) */                                    \
+                       __global float *part,      /* (chunks, K, J) */                                       \
+                       int C, int K, int cpg, int kpg, int ktiles, int R, int S, int sh, int sw, int dh,     \
+                       int dw, int Wq, int Lq, int Ld, int pre, int P, int N, int nper)                      \
+    {                                                                                                        \
+        const int jt = (int)get_global_id(0);                                                                \
+        const int z = (int)get_global_id(1);                                                                 \
+        const int chunk = (int)get_global_id(2);                                                             \
+        const int g = z / ktiles;                                                                            \
+        const int kt = z - g * ktiles;                                                                       \
+        const int RS = R * S;                                                                                \
+        const int J = cpg * RS;                                                                              \
+        const int phases = sh * sw;                                                                          \
+        const int k0 = g * kpg + kt * TK;                                                                    \
+        const int k_last = g * kpg + kpg - 1;                                                                \
+        int xoff[TJ]; /* column b: its plane and tap offset within one image of xq */                        \
+        _Pragma("unroll")                                                                                    \
+        for (int b = 0; b < TJ; b++) {                                                                       \
+            const int j = min(jt * TJ + b, J - 1);                                                           \
+            const int ci = j / RS;                                                                           \
+            const int t = j - ci * RS;                                                                       \
+            const int r = t / S;                                                                             \
+            const int s = t - r * S;                                                                         \
+            const int ph = ((r * dh) % sh) * sw + (s * dw) % sw;                                             \
+            xoff[b] = ((g * cpg + ci) * phases + ph) * Lq + ((r * dh) / sh) * Wq + (s * dw) / sw;            \
+        }                                                                                                    \
+        int doff[TK]; /* row a: its dyq plane within one image */                                            \
+        _Pragma("unroll")                                                                                    \
+        for (int a = 0; a < TK; a++)                                                                         \
+            doff[a] = min(k0 + a, k_last) * Ld + pre;                                                        \
+        TRAIN_VEC acc[TK][TJ];                                                                               \
+        _Pragma("unroll")                                                                                    \
+        for (int a = 0; a < TK; a++) {                                                                       \
+            _Pragma("unroll")                                                                                \
+            for (int b = 0; b < TJ; b++)                                                                     \
+                acc[a][b] = (TRAIN_VEC)(0.0f);                                                               \
+        }                                                                                                    \
+        const int n1 = min(N, (chunk + 1) * nper);                                                           \
+        for (int n = chunk * nper; n < n1; n++) {                                                            \
+            __global const float *xb = xq + (size_t)n * (size_t)C * (size_t)phases * (size_t)Lq;             \
+            __global const float *db = dyq + (size_t)n * (size_t)K * (size_t)Ld;                             \
+            for (int p = 0; p < P; p += TRAIN_VW) {                                                          \
+                TRAIN_VEC dv[TK], xv[TJ];                                                                    \
+                _Pragma("unroll")                                                                            \
+                for (int a = 0; a < TK; a++)                                                                 \
+                    dv[a] = TRAIN_VLOAD(0, db + doff[a] + p);                                                \
+                _Pragma("unroll")                                                                            \
+                for (int b = 0; b < TJ; b++)                                                                 \
+                    xv[b] = TRAIN_VLOAD(0, xb + xoff[b] + p);                                                \
+                _Pragma("unroll")                                                                            \
+                for (int a = 0; a < TK; a++) {                                                               \
+                    _Pragma("unroll")                                                                        \
+                    for (int b = 0; b < TJ; b++)                                                             \
+                        acc[a][b] = TRAIN_MAD(dv[a], xv[b], acc[a][b]);                                      \
+                }                                                                                            \
+            }                                                                                                \
+        }                                                                                                    \
+        _Pragma("unroll")                                                                                    \
+        for (int a = 0; a < TK; a++) {                                                                       \
+            const int k = k0 + a;                                                                            \
+            _Pragma("unroll")                                                                                \
+            for (int b = 0; b < TJ; b++) {                                                                   \
+                const int j = jt * TJ + b;                                                                   \
+                if (k <= k_last && j < J)                                                                    \
+                    part[((size_t)chunk * (size_t)K + (size_t)k) * (size_t)J + (size_t)j] =                  \
+                        train_hsum(acc[a][b]);                                                               \
+            }                                                                                                \
+        }                                                                                                    \
     }
 
 /* The general blocking, and one output channel per work-item for groups of
@@ -269,9 +279,9 @@ TRAIN_CONV_DW_KERNEL(train_conv_dw_1k, 1, TRAIN_DW1_TJ)
 
 /* dw[i] = sum over chunks of part[chunk, i], zero for masked (k, c') pairs
  * (i / RS = k*cpg + c'). Global size (K*J). */
-__kernel void train_conv_dw_reduce(__global const float *part,  // (chunks, K*J)
-                                   __global const uchar *mask,  // (K, C/groups), read only when has_mask
-                                   __global float *dw,          // (K, C/groups, R, S)
+__kernel void train_conv_dw_reduce(__global const float *part, // (chunks, K*J)
+                                   __global const uchar *mask, // (K, C/groups), read only when has_mask
+                                   __global float *dw,         // (K, C/groups, R, S)
                                    int total, int chunks, int RS, int has_mask)
 {
     const int i = (int)get_global_id(0);
@@ -286,68 +296,76 @@ __kernel void train_conv_dw_reduce(__global const float *part,  // (chunks, K*J)
 /* Input gradient on the phase grid: work-item (qt, ct*phases + ph, n*groups + g)
  * holds input channels g*cpg + ct*TC + [0, TC) (clipped to the group) of phase ph
  * at positions qt*TQ*TRAIN_VW + [0, TQ*TRAIN_VW), summing over the group's output
- * channels and the taps of phase ph. Taps outermost: the dyq rows of one tap
- * stay in L1 across the output channels. dxq[n, c, ph, Qd].
+ * channels and the taps of phase ph. Taps outermost and output channels inside
+ * keep index arithmetic out of the inner loop; the block's few rows of every dyq
+ * plane stay in L1 across the taps. dxq[n, c, ph, Qd].
  * Global size (Qd / (TQ*TRAIN_VW), ctiles * sh*sw, N * groups), local (1, 1, 1). */
-#define TRAIN_CONV_DX_KERNEL(NAME, TC, TQ)                                                                 \
-    __kernel void NAME(__global const float *dyq, /* (N, K, Drows, Wq) */                                  \
-                       __global const float *wq,  /* (groups, ctiles, R*S, K/groups, TC) */                 \
-                       __global float *dxq,       /* (N, C, sh*sw, Qd) */                                  \
-                       int C, int K, int cpg, int kpg, int ctiles, int groups, int R, int S, int sh,      \
-                       int sw, int dh, int dw, int Wq, int Ld, int pre, int Qd)                           \
-    {                                                                                                      \
-        const int qt = (int)get_global_id(0);                                                              \
-        const int z1 = (int)get_global_id(1);                                                              \
-        const int z2 = (int)get_global_id(2);                                                              \
-        const int phases = sh * sw;                                                                        \
-        const int ct = z1 / phases;                                                                        \
-        const int ph = z1 - ct * phases;                                                                   \
-        const int py = ph / sw;                                                                            \
-        const int px = ph - py * sw;                                                                       \
-        const int n = z2 / groups;                                                                         \
-        const int g = z2 - n * groups;                                                                     \
-        const int q0 = qt * (TQ * TRAIN_VW);                                                               \
-        TRAIN_VEC acc[TC][TQ];                                                                             \
-        _Pragma("unroll") for (int o = 0; o < TC; o++)                                                     \
-        {                                                                                                  \
-            _Pragma("unroll") for (int v = 0; v < TQ; v++) acc[o][v] = (TRAIN_VEC)(0.0f);                  \
-        }                                                                                                  \
-        __global const float *dyb =                                                                        \
-            dyq + ((size_t)n * (size_t)K + (size_t)(g * kpg)) * (size_t)Ld + (size_t)(pre + q0);          \
-        __global const float *wz = wq + (size_t)(g * ctiles + ct) * (size_t)(R * S) * (size_t)kpg * TC;   \
-        for (int r = 0; r < R; r++) {                                                                      \
-            if ((r * dh) % sh != py)                                                                       \
-                continue;                                                                                  \
-            const int qr = (r * dh) / sh;                                                                  \
-            for (int s = 0; s < S; s++) {                                                                  \
-                if ((s * dw) % sw != px)                                                                   \
-                    continue;                                                                              \
-                __global const float *src = dyb - (qr * Wq + (s * dw) / sw);                               \
-                __global const float *wt = wz + (size_t)(r * S + s) * (size_t)kpg * TC;                    \
-                for (int kk = 0; kk < kpg; kk++) {                                                         \
-                    TRAIN_VEC dv[TQ];                                                                      \
-                    _Pragma("unroll") for (int v = 0; v < TQ; v++) dv[v] = TRAIN_VLOAD(v, src);            \
-                    _Pragma("unroll") for (int o = 0; o < TC; o++)                                         \
-                    {                                                                                      \
-                        const TRAIN_VEC wv = (TRAIN_VEC)(wt[o]);                                           \
-                        _Pragma("unroll") for (int v = 0; v < TQ; v++) acc[o][v] =                         \
-                            TRAIN_MAD(wv, dv[v], acc[o][v]);                                               \
-                    }                                                                                      \
-                    src += Ld;                                                                             \
-                    wt += TC;                                                                              \
-                }                                                                                          \
-            }                                                                                              \
-        }                                                                                                  \
-        _Pragma("unroll") for (int o = 0; o < TC; o++)                                                     \
-        {                                                                                                  \
-            const int c = ct * TC + o;                                                                     \
-            if (c < cpg) {                                                                                 \
-                __global float *dst =                                                                      \
-                    dxq + ((size_t)(n * C + g * cpg + c) * (size_t)phases + (size_t)ph) * (size_t)Qd +     \
-                    (size_t)q0;                                                                            \
-                _Pragma("unroll") for (int v = 0; v < TQ; v++) TRAIN_VSTORE(acc[o][v], v, dst);            \
-            }                                                                                              \
-        }                                                                                                  \
+#define TRAIN_CONV_DX_KERNEL(NAME, TC, TQ)                                                                   \
+    __kernel void NAME(__global const float *dyq, /* (N, K, Drows, Wq) */                                    \
+                       __global const float *wq,  /* (groups, ctiles, R*S, K/groups, TC) */                  \
+                       __global float *dxq,       /* (N, C, sh*sw, Qd) */                                    \
+                       int C, int K, int cpg, int kpg, int ctiles, int groups, int R, int S, int sh, int sw, \
+                       int dh, int dw, int Wq, int Ld, int pre, int Qd)                                      \
+    {                                                                                                        \
+        const int qt = (int)get_global_id(0);                                                                \
+        const int z1 = (int)get_global_id(1);                                                                \
+        const int z2 = (int)get_global_id(2);                                                                \
+        const int phases = sh * sw;                                                                          \
+        const int ct = z1 / phases;                                                                          \
+        const int ph = z1 - ct * phases;                                                                     \
+        const int py = ph / sw;                                                                              \
+        const int px = ph - py * sw;                                                                         \
+        const int n = z2 / groups;                                                                           \
+        const int g = z2 - n * groups;                                                                       \
+        const int q0 = qt * (TQ * TRAIN_VW);                                                                 \
+        TRAIN_VEC acc[TC][TQ];                                                                               \
+        _Pragma("unroll")                                                                                    \
+        for (int o = 0; o < TC; o++) {                                                                       \
+            _Pragma("unroll")                                                                                \
+            for (int v = 0; v < TQ; v++)                                                                     \
+                acc[o][v] = (TRAIN_VEC)(0.0f);                                                               \
+        }                                                                                                    \
+        __global const float *dyb =                                                                          \
+            dyq + ((size_t)n * (size_t)K + (size_t)(g * kpg)) * (size_t)Ld + (size_t)(pre + q0);             \
+        __global const float *wz = wq + (size_t)(g * ctiles + ct) * (size_t)(R * S) * (size_t)kpg * TC;      \
+        for (int r = 0; r < R; r++) {                                                                        \
+            if ((r * dh) % sh != py)                                                                         \
+                continue;                                                                                    \
+            const int qr = (r * dh) / sh;                                                                    \
+            for (int s = 0; s < S; s++) {                                                                    \
+                if ((s * dw) % sw != px)                                                                     \
+                    continue;                                                                                \
+                __global const float *src = dyb - (qr * Wq + (s * dw) / sw);                                 \
+                __global const float *wt = wz + (size_t)(r * S + s) * (size_t)kpg * TC;                      \
+                for (int kk = 0; kk < kpg; kk++) {                                                           \
+                    TRAIN_VEC dv[TQ];                                                                        \
+                    _Pragma("unroll")                                                                        \
+                    for (int v = 0; v < TQ; v++)                                                             \
+                        dv[v] = TRAIN_VLOAD(v, src);                                                         \
+                    _Pragma("unroll")                                                                        \
+                    for (int o = 0; o < TC; o++) {                                                           \
+                        const TRAIN_VEC wv = (TRAIN_VEC)(wt[o]);                                             \
+                        _Pragma("unroll")                                                                    \
+                        for (int v = 0; v < TQ; v++)                                                         \
+                            acc[o][v] = TRAIN_MAD(wv, dv[v], acc[o][v]);                                     \
+                    }                                                                                        \
+                    src += Ld;                                                                               \
+                    wt += TC;                                                                                \
+                }                                                                                            \
+            }                                                                                                \
+        }                                                                                                    \
+        _Pragma("unroll")                                                                                    \
+        for (int o = 0; o < TC; o++) {                                                                       \
+            const int c = ct * TC + o;                                                                       \
+            if (c < cpg) {                                                                                   \
+                __global float *dst =                                                                        \
+                    dxq + ((size_t)(n * C + g * cpg + c) * (size_t)phases + (size_t)ph) * (size_t)Qd +       \
+                    (size_t)q0;                                                                              \
+                _Pragma("unroll")                                                                            \
+                for (int v = 0; v < TQ; v++)                                                                 \
+                    TRAIN_VSTORE(acc[o][v], v, dst);                                                         \
+            }                                                                                                \
+        }                                                                                                    \
     }
 
 /* The general blocking, and one input channel per work-item with a wider
@@ -450,9 +468,9 @@ __kernel void train_chan_sqdev(__global const float *x,    // (N, C, HW)
 /* From the summed squared deviations: invstd = 1/sqrt(biased var + eps) and the
  * running statistics (1 - momentum) * running + momentum * batch, with the
  * unbiased variance (0 when m == 1). Global size (C). */
-__kernel void train_bn_finish(__global const float *part,  // (chunks, C) squared deviations
-                              __global const float *mean,  // (C)
-                              __global float *invstd,      // (C)
+__kernel void train_bn_finish(__global const float *part,   // (chunks, C) squared deviations
+                              __global const float *mean,   // (C)
+                              __global float *invstd,       // (C)
                               __global float *running_mean, // (C) in/out
                               __global float *running_var,  // (C) in/out
                               int C, int chunks, float m, float eps, float momentum)
@@ -600,7 +618,8 @@ __kernel void train_affine_dx(__global const float *dy,     // (N, C, HW)
 __kernel void train_maxpool_bwd(__global const float *x,  // (N, C, H, W)
                                 __global const float *dy, // (N, C, OH, OW)
                                 __global float *dx,       // (N, C, H, W)
-                                int H, int W, int OH, int OW, int R, int S, int sh, int sw, int pt, int pl, int planes)
+                                int H, int W, int OH, int OW, int R, int S, int sh, int sw, int pt, int pl,
+                                int planes)
 {
     const size_t nc = get_global_id(0);
     if (nc >= (size_t)planes)
@@ -637,8 +656,8 @@ __kernel void train_maxpool_bwd(__global const float *x,  // (N, C, H, W)
  * count_include_pad, then to the input. */
 __kernel void train_avgpool_bwd(__global const float *dy, // (N, C, OH, OW)
                                 __global float *dx,       // (N, C, H, W)
-                                int H, int W, int OH, int OW, int R, int S, int sh, int sw,
-                                int pt, int pb, int pl, int pr, int count_include_pad, int planes)
+                                int H, int W, int OH, int OW, int R, int S, int sh, int sw, int pt, int pb,
+                                int pl, int pr, int count_include_pad, int planes)
 {
     const size_t nc = get_global_id(0);
     if (nc >= (size_t)planes)
@@ -653,8 +672,7 @@ __kernel void train_avgpool_bwd(__global const float *dy, // (N, C, OH, OW)
         for (int ox = 0; ox < OW; ox++) {
             const int xa = ox * sw - pl, xb = min(xa + S, W + pr);
             const int x0 = max(xa, 0), x1 = min(xb, W);
-            const int divisor =
-                count_include_pad ? (yb - ya) * (xb - xa) : max(y1 - y0, 0) * max(x1 - x0, 0);
+            const int divisor = count_include_pad ? (yb - ya) * (xb - xa) : max(y1 - y0, 0) * max(x1 - x0, 0);
             if (divisor <= 0)
                 continue;
             const float g = dyp[oy * OW + ox] / (float)divisor;
@@ -716,8 +734,8 @@ __kernel void train_act_tanh_bwd(__global const float *y, __global const float *
 }
 
 /* y = A tanh(S x): dy/dx = S (A - y^2 / A), A = 1.7159, S = 2/3 (cpu_ops.h). */
-__kernel void train_act_scaled_tanh_bwd(__global const float *y, __global const float *dy,
-                                        __global float *dx, int count)
+__kernel void train_act_scaled_tanh_bwd(__global const float *y, __global const float *dy, __global float *dx,
+                                        int count)
 {
     const int i = (int)get_global_id(0);
     if (i >= count)
@@ -956,9 +974,8 @@ __kernel void train_rbf_dw(__global const float *x,  // (N, I)
 /* SGD, PyTorch's: d = g + wd * p; with momentum buf = mo * buf + d and d = buf
  * (Nesterov: d + mo * buf); p -= lr * d. buf is read only when has_momentum.
  * Global size (count). */
-__kernel void train_sgd(__global float *param, __global const float *grad, __global float *buf,
-                        float lr, float momentum, float weight_decay, int nesterov, int has_momentum,
-                        int count)
+__kernel void train_sgd(__global float *param, __global const float *grad, __global float *buf, float lr,
+                        float momentum, float weight_decay, int nesterov, int has_momentum, int count)
 {
     const int i = (int)get_global_id(0);
     if (i >= count)

@@ -480,6 +480,7 @@ typedef struct cs_train_options {
     cs_adam_params adam;       /* used when optimizer == CS_OPT_ADAM */
     float bn_momentum;         /* running-statistics momentum, PyTorch's 0.1 */
     uint64_t seed;             /* dropout stream */
+    int profile;               /* 1: per-node device times (cs_trainer_node_ms) */
 } cs_train_options;
 
 /* PyTorch's defaults: SGD lr 0.01 momentum 0.9, Adam lr 1e-3 (0.9, 0.999,
@@ -512,6 +513,12 @@ cs_status cs_trainer_predict(cs_trainer *t, const float *x, size_t count, float 
  * floats; `count` is the room in dst). */
 cs_status cs_trainer_read_node(cs_trainer *t, int node, float *dst, size_t count);
 int cs_trainer_batch(const cs_trainer *t);
+/* With o.profile: mean device ms per step of a node (training forward +
+ * backward + its parameters' optimizer updates) over the steps so far; -1
+ * without profiling. *phases (may be NULL) gets the mean wall ms per step of
+ * forward, loss (host), backward and optimizer. */
+double cs_trainer_node_ms(const cs_trainer *t, int node);
+void cs_trainer_phase_ms(const cs_trainer *t, double phases[4]);
 const char *cs_trainer_device_name(cs_trainer *t);
 /* Copies the trained parameters and running statistics into the graph. */
 cs_status cs_trainer_sync_weights(cs_trainer *t);

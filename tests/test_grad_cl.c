@@ -33,8 +33,8 @@ static const char *filter = NULL;
 /* Results                                                                  */
 /* ------------------------------------------------------------------------ */
 
-static int n_checks = 0, n_failed = 0;    /* in all */
-static int g_checks = 0, g_failed = 0;    /* in the current group */
+static int n_checks = 0, n_failed = 0; /* in all */
+static int g_checks = 0, g_failed = 0; /* in the current group */
 static const char *group = "";
 
 static void group_begin(const char *name)
@@ -218,8 +218,9 @@ static void check_out(const char *label, cl_mem m, const float *want, size_t cou
             guard_bad = i;
     char detail[320] = {0};
     if (first < count)
-        snprintf(detail, sizeof detail, "%zu values, first mismatch [%zu]: got %.9g, want %.9g (tol %.2e, max err %.2e)",
-                 count, first, (double)got[first], (double)want[first], tol, max_err);
+        snprintf(detail, sizeof detail,
+                 "%zu values, first mismatch [%zu]: got %.9g, want %.9g (tol %.2e, max err %.2e)", count,
+                 first, (double)got[first], (double)want[first], tol, max_err);
     else if (guard_bad < GUARD)
         snprintf(detail, sizeof detail, "guard float %zu past the end was written (%.9g)", guard_bad,
                  (double)got[count + guard_bad]);
@@ -269,7 +270,10 @@ typedef struct conv_case {
 } conv_case;
 
 /* symmetric: K, kernel, stride, pad, dilation, groups */
-#define CV(k, r, st, pad, dil, g) {(k), (r), (r), (st), (st), (pad), (pad), (pad), (pad), (dil), (dil), (g), 1, NULL}
+#define CV(k, r, st, pad, dil, g)                                                                            \
+    {                                                                                                        \
+        (k), (r), (r), (st), (st), (pad), (pad), (pad), (pad), (dil), (dil), (g), 1, NULL                    \
+    }
 
 static const conv_case conv_cases[] = {
     {"3->5 7x9 k3", 1, 3, 7, 9, CV(5, 3, 1, 0, 1, 1), 0},
@@ -339,8 +343,8 @@ static void conv_case_run(const conv_case *t)
         mask = hnew((size_t)K * cpg);
         for (int k = 0; k < K; k++)
             for (int ci = 0; ci < cpg; ci++)
-                mask[k * cpg + ci] = t->mask == MASK_LENET_C3 ? (uint8_t)(lenet_c3[k][ci] == '1')
-                                                               : (uint8_t)(rnd() % 3 != 0);
+                mask[k * cpg + ci] =
+                    t->mask == MASK_LENET_C3 ? (uint8_t)(lenet_c3[k][ci] == '1') : (uint8_t)(rnd() % 3 != 0);
         for (size_t i = 0; i < nw; i++) /* the contract: masked kernels already zeroed */
             if (mask[i / taps] == 0)
                 wt[i] = 0.0f;
@@ -366,17 +370,20 @@ static void conv_case_run(const conv_case *t)
     /* dx alone (NULL dw, db), then dw alone; the other outputs keep their canaries */
     cl_mem gx2 = dout(NULL, nx), gw2 = dout(NULL, nw), gb2 = dout(NULL, (size_t)K);
     snprintf(l2, sizeof l2, "%s: dx alone", label);
-    if (check_ok(l2, cs_cl_conv2d_backward(cl, p, n, c, h, w, NULL, dw_, dmask, oh, ow, ddy, gx2, NULL, NULL))) {
+    if (check_ok(l2,
+                 cs_cl_conv2d_backward(cl, p, n, c, h, w, NULL, dw_, dmask, oh, ow, ddy, gx2, NULL, NULL))) {
         snprintf(l2, sizeof l2, "%s dx (dw, db NULL)", label);
         check_out(l2, gx2, rdx, nx);
     }
     snprintf(l2, sizeof l2, "%s: dw alone", label);
-    if (check_ok(l2, cs_cl_conv2d_backward(cl, p, n, c, h, w, dx_, NULL, dmask, oh, ow, ddy, NULL, gw2, NULL))) {
+    if (check_ok(l2,
+                 cs_cl_conv2d_backward(cl, p, n, c, h, w, dx_, NULL, dmask, oh, ow, ddy, NULL, gw2, NULL))) {
         snprintf(l2, sizeof l2, "%s dw (dx, db NULL)", label);
         check_out(l2, gw2, rdw, nw);
     }
     snprintf(l2, sizeof l2, "%s: db alone", label);
-    if (check_ok(l2, cs_cl_conv2d_backward(cl, p, n, c, h, w, NULL, NULL, NULL, oh, ow, ddy, NULL, NULL, gb2))) {
+    if (check_ok(l2,
+                 cs_cl_conv2d_backward(cl, p, n, c, h, w, NULL, NULL, NULL, oh, ow, ddy, NULL, NULL, gb2))) {
         snprintf(l2, sizeof l2, "%s db (dx, dw NULL)", label);
         check_out(l2, gb2, rdb, (size_t)K);
     }
@@ -420,7 +427,10 @@ typedef struct pool_case {
     int data;
 } pool_case;
 
-#define PL(r, st, pad, ceil, cip) {(r), (r), (st), (st), (pad), (pad), (pad), (pad), (ceil), (cip)}
+#define PL(r, st, pad, ceil, cip)                                                                            \
+    {                                                                                                        \
+        (r), (r), (st), (st), (pad), (pad), (pad), (pad), (ceil), (cip)                                      \
+    }
 
 static const pool_case pool_cases[] = {
     {"max 2x2 s2 8x8", POOL_MAX, 2, 3, 8, 8, PL(2, 2, 0, 0, 0), 0, 0, DATA_UNIFORM},
@@ -513,9 +523,14 @@ typedef struct nchw {
 } nchw;
 
 static const nchw norm_shapes[] = {
-    {"2x3x4x5", 2, 3, 4, 5},       {"1x5x3x3 batch 1", 1, 5, 3, 3},  {"4x1x7x7 one channel", 4, 1, 7, 7},
-    {"3x17x1x1 plane 1", 3, 17, 1, 1}, {"16x32x7x7", 16, 32, 7, 7},   {"64x16x28x28 (50k per channel)", 64, 16, 28, 28},
+    {"2x3x4x5", 2, 3, 4, 5},
+    {"1x5x3x3 batch 1", 1, 5, 3, 3},
+    {"4x1x7x7 one channel", 4, 1, 7, 7},
+    {"3x17x1x1 plane 1", 3, 17, 1, 1},
+    {"16x32x7x7", 16, 32, 7, 7},
+    {"64x16x28x28 (50k per channel)", 64, 16, 28, 28},
     {"5x7x13x11 odd", 5, 7, 13, 11},
+    {"1x4x1x1 one value per channel", 1, 4, 1, 1},
 };
 
 static void bn_case(const nchw *s)
@@ -539,7 +554,8 @@ static void bn_case(const nchw *s)
     cl_mem gy = dout(NULL, nx), gmean = dout(NULL, (size_t)c), ginv = dout(NULL, (size_t)c);
     cl_mem grm = dout(rm, (size_t)c), grv = dout(rv, (size_t)c);
     snprintf(l2, sizeof l2, "%s train forward", label);
-    if (check_ok(l2, cs_cl_batchnorm_train(cl, eps, momentum, n, c, h, w, dx_, dwt, db_, gy, gmean, ginv, grm, grv))) {
+    if (check_ok(l2, cs_cl_batchnorm_train(cl, eps, momentum, n, c, h, w, dx_, dwt, db_, gy, gmean, ginv, grm,
+                                           grv))) {
         snprintf(l2, sizeof l2, "%s y", label);
         check_out(l2, gy, y, nx);
         snprintf(l2, sizeof l2, "%s mean", label);
@@ -558,7 +574,8 @@ static void bn_case(const nchw *s)
     cl_mem dmean = din(mean, (size_t)c), dinv = din(inv, (size_t)c), ddy = din(dy, nx);
     cl_mem gx = dout(NULL, nx), gw = dout(NULL, (size_t)c), gb = dout(NULL, (size_t)c);
     snprintf(l2, sizeof l2, "%s backward", label);
-    if (check_ok(l2, cs_cl_batchnorm_train_backward(cl, n, c, h, w, dx_, dwt, dmean, dinv, ddy, gx, gw, gb))) {
+    if (check_ok(l2,
+                 cs_cl_batchnorm_train_backward(cl, n, c, h, w, dx_, dwt, dmean, dinv, ddy, gx, gw, gb))) {
         snprintf(l2, sizeof l2, "%s dx", label);
         check_out(l2, gx, rdx, nx);
         snprintf(l2, sizeof l2, "%s dweight", label);
@@ -568,10 +585,12 @@ static void bn_case(const nchw *s)
     }
     cl_mem gx2 = dout(NULL, nx), gb2 = dout(NULL, (size_t)c);
     snprintf(l2, sizeof l2, "%s backward dx alone", label);
-    if (check_ok(l2, cs_cl_batchnorm_train_backward(cl, n, c, h, w, dx_, dwt, dmean, dinv, ddy, gx2, NULL, NULL)))
+    if (check_ok(l2,
+                 cs_cl_batchnorm_train_backward(cl, n, c, h, w, dx_, dwt, dmean, dinv, ddy, gx2, NULL, NULL)))
         check_out(l2, gx2, rdx, nx);
     snprintf(l2, sizeof l2, "%s backward dbias alone", label);
-    if (check_ok(l2, cs_cl_batchnorm_train_backward(cl, n, c, h, w, dx_, dwt, dmean, dinv, ddy, NULL, NULL, gb2)))
+    if (check_ok(l2,
+                 cs_cl_batchnorm_train_backward(cl, n, c, h, w, dx_, dwt, dmean, dinv, ddy, NULL, NULL, gb2)))
         check_out(l2, gb2, rdb, (size_t)c);
     free_all();
 }
@@ -673,7 +692,8 @@ static void test_act(void)
         const size_t count = flat_counts[ci];
         snprintf(label, sizeof label, "accumulate %zu", count);
         if (wanted(label)) {
-            float *src = frand(count, -1.0f, 1.0f), *dst = frand(count, -1.0f, 1.0f), *ref = fcopy(dst, count);
+            float *src = frand(count, -1.0f, 1.0f), *dst = frand(count, -1.0f, 1.0f),
+                  *ref = fcopy(dst, count);
             cs_cpu_grad_accumulate(count, src, ref);
             cl_mem ds = din(src, count), dd = dout(dst, count);
             if (check_ok(label, cs_cl_grad_accumulate(cl, count, ds, dd)))
@@ -757,10 +777,11 @@ static void test_slice_scale(void)
 {
     group_begin("channel slice");
     static const int slices[][5] = {/* n, ctotal, offset, cs, hw */
-                                    {3, 7, 2, 3, 5},   {1, 4, 0, 4, 9},      {2, 5, 4, 1, 1},
+                                    {3, 7, 2, 3, 5},    {1, 4, 0, 4, 9},     {2, 5, 4, 1, 1},
                                     {8, 64, 0, 32, 49}, {8, 64, 32, 32, 49}, {2, 3, 0, 1, 1000}};
     for (size_t i = 0; i < sizeof slices / sizeof slices[0]; i++) {
-        const int n = slices[i][0], ct = slices[i][1], off = slices[i][2], cs = slices[i][3], hw = slices[i][4];
+        const int n = slices[i][0], ct = slices[i][1], off = slices[i][2], cs = slices[i][3],
+                  hw = slices[i][4];
         char label[160] = {0};
         snprintf(label, sizeof label, "slice n%d c%d [%d, %d) hw%d", n, ct, off, off + cs, hw);
         if (!wanted(label))
@@ -778,7 +799,9 @@ static void test_slice_scale(void)
     group_end();
 
     group_begin("scale backward");
-    static const nchw shapes[] = {{"2x5x3x3", 2, 5, 3, 3}, {"4x64x7x7", 4, 64, 7, 7}, {"3x2x1x1", 3, 2, 1, 1},
+    static const nchw shapes[] = {{"2x5x3x3", 2, 5, 3, 3},
+                                  {"4x64x7x7", 4, 64, 7, 7},
+                                  {"3x2x1x1", 3, 2, 1, 1},
                                   {"2x16x28x28", 2, 16, 28, 28}};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         char label[160] = {0}, l2[200] = {0};
@@ -816,8 +839,8 @@ static void test_slice_scale(void)
 static void test_head(void)
 {
     static const int dense[][3] = {/* n, in, out */
-                                   {1, 1, 1}, {3, 17, 5}, {7, 400, 120}, {64, 84, 10}, {5, 1000, 3}, {64, 3136, 128},
-                                   {2, 9, 64}};
+                                   {1, 1, 1},    {3, 17, 5},      {7, 400, 120}, {64, 84, 10},
+                                   {5, 1000, 3}, {64, 3136, 128}, {2, 9, 64}};
     group_begin("dense backward");
     for (size_t i = 0; i < sizeof dense / sizeof dense[0]; i++) {
         const int n = dense[i][0], in = dense[i][1], out = dense[i][2];
@@ -886,8 +909,11 @@ static void test_head(void)
 
 static void test_optim(void)
 {
-    static const cs_sgd_params sgds[] = {
-        {0.1, 0.0, 0.0, 0}, {0.05, 0.9, 0.0, 0}, {0.05, 0.9, 1e-4, 1}, {0.01, 0.0, 5e-4, 0}, {0.1, 0.5, 1e-2, 0}};
+    static const cs_sgd_params sgds[] = {{0.1, 0.0, 0.0, 0},
+                                         {0.05, 0.9, 0.0, 0},
+                                         {0.05, 0.9, 1e-4, 1},
+                                         {0.01, 0.0, 5e-4, 0},
+                                         {0.1, 0.5, 1e-2, 0}};
     const size_t count = 1003;
     group_begin("sgd");
     for (size_t i = 0; i < sizeof sgds / sizeof sgds[0]; i++) {
@@ -922,10 +948,12 @@ static void test_optim(void)
     for (size_t i = 0; i < sizeof adams / sizeof adams[0]; i++) {
         const cs_adam_params *o = &adams[i];
         char label[160] = {0}, l2[200] = {0};
-        snprintf(label, sizeof label, "adam lr %g betas %g %g wd %g", o->lr, o->beta1, o->beta2, o->weight_decay);
+        snprintf(label, sizeof label, "adam lr %g betas %g %g wd %g", o->lr, o->beta1, o->beta2,
+                 o->weight_decay);
         if (!wanted(label))
             continue;
-        float *p = frand(count, -1.0f, 1.0f), *m = hnew(count * sizeof(float)), *v = hnew(count * sizeof(float));
+        float *p = frand(count, -1.0f, 1.0f), *m = hnew(count * sizeof(float)),
+              *v = hnew(count * sizeof(float));
         cl_mem gp = dout(p, count), gm = dout(m, count), gv = dout(v, count);
         int ok = 1;
         for (int t = 1; t <= OPT_STEPS && ok; t++) {
@@ -967,49 +995,56 @@ static void test_errors(void)
     uint64_t rng = 7;
     const size_t huge = (size_t)INT_MAX + 1;
 
-    check_status("errors: conv batch 0", cs_cl_conv2d_backward(cl, &p, 0, 2, 3, 3, a, b, NULL, 3, 3, cbuf, a, b, NULL),
+    check_status("errors: conv batch 0",
+                 cs_cl_conv2d_backward(cl, &p, 0, 2, 3, 3, a, b, NULL, 3, 3, cbuf, a, b, NULL),
                  CS_ERR_INVALID_ARG);
     check_status("errors: conv groups 3 of 2 channels",
                  cs_cl_conv2d_backward(cl, &bad_groups, 1, 2, 3, 3, a, b, NULL, 3, 3, cbuf, a, b, NULL),
                  CS_ERR_INVALID_ARG);
     check_status("errors: conv NULL context",
-                 cs_cl_conv2d_backward(NULL, &p, 1, 2, 3, 3, a, b, NULL, 3, 3, cbuf, a, b, NULL), CS_ERR_INVALID_ARG);
+                 cs_cl_conv2d_backward(NULL, &p, 1, 2, 3, 3, a, b, NULL, 3, 3, cbuf, a, b, NULL),
+                 CS_ERR_INVALID_ARG);
     check_status("errors: conv NULL dy",
-                 cs_cl_conv2d_backward(cl, &p, 1, 2, 3, 3, a, b, NULL, 3, 3, NULL, a, b, NULL), CS_ERR_INVALID_ARG);
+                 cs_cl_conv2d_backward(cl, &p, 1, 2, 3, 3, a, b, NULL, 3, 3, NULL, a, b, NULL),
+                 CS_ERR_INVALID_ARG);
     check_status("errors: conv input over INT_MAX",
                  cs_cl_conv2d_backward(cl, &p, 65536, 2, 128, 128, a, b, NULL, 128, 128, cbuf, a, b, NULL),
                  CS_ERR_UNSUPPORTED);
     check_status("errors: conv all outputs NULL",
                  cs_cl_conv2d_backward(cl, &p, 1, 2, 3, 3, a, b, NULL, 3, 3, cbuf, NULL, NULL, NULL), CS_OK);
-    check_status("errors: maxpool kernel 0", cs_cl_maxpool_backward(cl, &bad_pool, 1, 1, 4, 4, a, 2, 2, b, cbuf),
-                 CS_ERR_INVALID_ARG);
+    check_status("errors: maxpool kernel 0",
+                 cs_cl_maxpool_backward(cl, &bad_pool, 1, 1, 4, 4, a, 2, 2, b, cbuf), CS_ERR_INVALID_ARG);
     check_status("errors: avgpool channels 0", cs_cl_avgpool_backward(cl, &pool, 1, 0, 4, 4, 2, 2, b, cbuf),
                  CS_ERR_INVALID_ARG);
     check_status("errors: adaptive output 0", cs_cl_adaptive_avgpool_backward(cl, 1, 1, 4, 4, 0, 1, b, cbuf),
                  CS_ERR_INVALID_ARG);
     check_status("errors: act count over INT_MAX", cs_cl_act_backward(cl, CS_ACT_RELU, huge, a, b, cbuf),
                  CS_ERR_UNSUPPORTED);
-    check_status("errors: act unknown kind", cs_cl_act_backward(cl, CS_ACT_COUNT, 8, a, b, cbuf), CS_ERR_INVALID_ARG);
+    check_status("errors: act unknown kind", cs_cl_act_backward(cl, CS_ACT_COUNT, 8, a, b, cbuf),
+                 CS_ERR_INVALID_ARG);
     check_status("errors: act count 0", cs_cl_act_backward(cl, CS_ACT_TANH, 0, NULL, NULL, NULL), CS_OK);
     check_status("errors: accumulate count 0", cs_cl_grad_accumulate(cl, 0, NULL, NULL), CS_OK);
     check_status("errors: fill zero over INT_MAX", cs_cl_fill_zero(cl, huge, a), CS_ERR_UNSUPPORTED);
-    check_status("errors: dropout NULL rng", cs_cl_dropout_train(cl, 0.5f, NULL, 8, a, b, cbuf), CS_ERR_INVALID_ARG);
+    check_status("errors: dropout NULL rng", cs_cl_dropout_train(cl, 0.5f, NULL, 8, a, b, cbuf),
+                 CS_ERR_INVALID_ARG);
     check_status("errors: dropout over INT_MAX", cs_cl_dropout_train(cl, 0.5f, &rng, huge, a, b, cbuf),
                  CS_ERR_UNSUPPORTED);
     check_true("errors: dropout refused leaves rng", rng == 7, "the rng state moved on a refused call");
-    check_status("errors: slice past the channels", cs_cl_channel_slice(cl, 1, 4, 2, 3, 4, a, b), CS_ERR_INVALID_ARG);
+    check_status("errors: slice past the channels", cs_cl_channel_slice(cl, 1, 4, 2, 3, 4, a, b),
+                 CS_ERR_INVALID_ARG);
     check_status("errors: dense batch 0", cs_cl_dense_backward(cl, 0, 4, 4, a, b, cbuf, a, b, NULL),
                  CS_ERR_INVALID_ARG);
     check_status("errors: batchnorm NULL running_var",
                  cs_cl_batchnorm_train(cl, 1e-5f, 0.1f, 2, 2, 2, 2, a, b, cbuf, a, b, cbuf, a, NULL),
                  CS_ERR_INVALID_ARG);
-    check_status("errors: sgd momentum without buf", cs_cl_sgd_step(cl, &sgd, 8, a, b, NULL), CS_ERR_INVALID_ARG);
+    check_status("errors: sgd momentum without buf", cs_cl_sgd_step(cl, &sgd, 8, a, b, NULL),
+                 CS_ERR_INVALID_ARG);
     check_status("errors: adam t 0", cs_cl_adam_step(cl, &adam, 0, 8, a, b, cbuf, a), CS_ERR_INVALID_ARG);
     check_status("errors: adam count over INT_MAX", cs_cl_adam_step(cl, &adam, 1, huge, a, b, cbuf, a),
                  CS_ERR_UNSUPPORTED);
     /* the queue still works after the refusals */
-    check_status("errors: queue usable after refusals", clFinish(cl->queue) == CL_SUCCESS ? CS_OK : CS_ERR_DEVICE,
-                 CS_OK);
+    check_status("errors: queue usable after refusals",
+                 clFinish(cl->queue) == CL_SUCCESS ? CS_OK : CS_ERR_DEVICE, CS_OK);
     free_all();
     group_end();
 }
@@ -1034,25 +1069,25 @@ static int cmp_double(const void *a, const void *b)
 #define BENCH_RUNS 5
 
 /* Median seconds of `call` (a cs_status expression) over BENCH_RUNS runs after a warm-up. */
-#define BENCH_MEDIAN(out, call)                                                                                   \
-    do {                                                                                                          \
-        double t_[BENCH_RUNS];                                                                                    \
-        (out) = NAN;                                                                                              \
-        for (int r_ = -1; r_ < BENCH_RUNS; r_++) {                                                                \
-            clFinish(cl->queue);                                                                                  \
-            const double t0_ = now_s();                                                                           \
-            if ((call) != CS_OK) {                                                                                \
-                printf("bench: %s\n", cs_last_error());                                                           \
-                break;                                                                                            \
-            }                                                                                                     \
-            clFinish(cl->queue);                                                                                  \
-            if (r_ >= 0)                                                                                          \
-                t_[r_] = now_s() - t0_;                                                                           \
-            if (r_ == BENCH_RUNS - 1) {                                                                           \
-                qsort(t_, BENCH_RUNS, sizeof t_[0], cmp_double);                                                  \
-                (out) = t_[BENCH_RUNS / 2];                                                                       \
-            }                                                                                                     \
-        }                                                                                                         \
+#define BENCH_MEDIAN(out, call)                                                                              \
+    do {                                                                                                     \
+        double t_[BENCH_RUNS];                                                                               \
+        (out) = NAN;                                                                                         \
+        for (int r_ = -1; r_ < BENCH_RUNS; r_++) {                                                           \
+            clFinish(cl->queue);                                                                             \
+            const double t0_ = now_s();                                                                      \
+            if ((call) != CS_OK) {                                                                           \
+                printf("bench: %s\n", cs_last_error());                                                      \
+                break;                                                                                       \
+            }                                                                                                \
+            clFinish(cl->queue);                                                                             \
+            if (r_ >= 0)                                                                                     \
+                t_[r_] = now_s() - t0_;                                                                      \
+            if (r_ == BENCH_RUNS - 1) {                                                                      \
+                qsort(t_, BENCH_RUNS, sizeof t_[0], cmp_double);                                             \
+                (out) = t_[BENCH_RUNS / 2];                                                                  \
+            }                                                                                                \
+        }                                                                                                    \
     } while (0)
 
 static void bench_conv(void)
@@ -1072,8 +1107,10 @@ static void bench_conv(void)
         const conv_case *t = &shapes[i];
         const cs_conv2d_params *p = &t->p;
         const int n = t->n, c = t->c, h = t->h, w = t->w, K = p->out_channels, cpg = c / p->groups;
-        const int oh = cs_conv_out_size(h, p->kernel_h, p->stride_h, p->pad_top, p->pad_bottom, p->dilation_h);
-        const int ow = cs_conv_out_size(w, p->kernel_w, p->stride_w, p->pad_left, p->pad_right, p->dilation_w);
+        const int oh =
+            cs_conv_out_size(h, p->kernel_h, p->stride_h, p->pad_top, p->pad_bottom, p->dilation_h);
+        const int ow =
+            cs_conv_out_size(w, p->kernel_w, p->stride_w, p->pad_left, p->pad_right, p->dilation_w);
         const size_t nx = (size_t)n * c * h * w, nw = (size_t)K * cpg * p->kernel_h * p->kernel_w;
         const size_t ny = (size_t)n * K * oh * ow;
         cl_mem x = din(frand(nx, -1.0f, 1.0f), nx), wt = din(frand(nw, -1.0f, 1.0f), nw);
@@ -1102,24 +1139,30 @@ static void bench_other(void)
     const cs_sgd_params sgd = {0.01, 0.9, 1e-4, 0};
     const cs_adam_params adam = {1e-3, 0.9, 0.999, 1e-8, 0.0};
     const int dn = 64, din_ = 3136, dout_ = 128;
-    cl_mem dxx = din(hx, (size_t)dn * din_), dww = din(hx, (size_t)dout_ * din_), ddy = din(hx, (size_t)dn * dout_);
-    cl_mem gdx = dout(NULL, (size_t)dn * din_), gdw = dout(NULL, (size_t)dout_ * din_), gdb = dout(NULL, dout_);
+    cl_mem dxx = din(hx, (size_t)dn * din_), dww = din(hx, (size_t)dout_ * din_),
+           ddy = din(hx, (size_t)dn * dout_);
+    cl_mem gdx = dout(NULL, (size_t)dn * din_), gdw = dout(NULL, (size_t)dout_ * din_),
+           gdb = dout(NULL, dout_);
     uint64_t rng = 1;
     const double mb = (double)nx * 4e-6; /* one (64, 16, 28, 28) tensor in MB */
     double t = NAN;
     printf("other ops, median of %d runs; x is (64, 16, 28, 28) = %.1f MB\n", BENCH_RUNS, mb);
-#define BENCH_ROW(label, megabytes, call)                                                                        \
-    do {                                                                                                         \
-        BENCH_MEDIAN(t, call);                                                                                   \
-        printf("  %-40s %8.3f ms %8.1f GB/s\n", label, t * 1e3, (megabytes) * 1e-3 / t);                           \
+#define BENCH_ROW(label, megabytes, call)                                                                    \
+    do {                                                                                                     \
+        BENCH_MEDIAN(t, call);                                                                               \
+        printf("  %-40s %8.3f ms %8.1f GB/s\n", label, t * 1e3, (megabytes)*1e-3 / t);                       \
     } while (0)
-    BENCH_ROW("batchnorm train forward", 4 * mb, cs_cl_batchnorm_train(cl, 1e-5f, 0.1f, n, c, h, w, x, vc, vc2, y, m, inv, rm, rv));
+    BENCH_ROW("batchnorm train forward", 4 * mb,
+              cs_cl_batchnorm_train(cl, 1e-5f, 0.1f, n, c, h, w, x, vc, vc2, y, m, inv, rm, rv));
     BENCH_ROW("batchnorm train backward", 5 * mb,
               cs_cl_batchnorm_train_backward(cl, n, c, h, w, x, vc, m, inv, dy, dx, dwc, dbc));
     BENCH_ROW("affine backward", 3 * mb, cs_cl_affine_backward(cl, n, c, h, w, x, vc, dy, dx, dwc, dbc));
-    BENCH_ROW("maxpool 2x2 s2 backward", 2.25 * mb, cs_cl_maxpool_backward(cl, &pool, n, c, h, w, x, hp, wp, dyp, dx));
-    BENCH_ROW("avgpool 2x2 s2 backward", 1.25 * mb, cs_cl_avgpool_backward(cl, &pool, n, c, h, w, hp, wp, dyp, dx));
-    BENCH_ROW("adaptive avgpool to 1x1 backward", mb, cs_cl_adaptive_avgpool_backward(cl, n, c, h, w, 1, 1, dyp, dx));
+    BENCH_ROW("maxpool 2x2 s2 backward", 2.25 * mb,
+              cs_cl_maxpool_backward(cl, &pool, n, c, h, w, x, hp, wp, dyp, dx));
+    BENCH_ROW("avgpool 2x2 s2 backward", 1.25 * mb,
+              cs_cl_avgpool_backward(cl, &pool, n, c, h, w, hp, wp, dyp, dx));
+    BENCH_ROW("adaptive avgpool to 1x1 backward", mb,
+              cs_cl_adaptive_avgpool_backward(cl, n, c, h, w, 1, 1, dyp, dx));
     BENCH_ROW("relu backward", 3 * mb, cs_cl_act_backward(cl, CS_ACT_RELU, nx, x, dy, dx));
     BENCH_ROW("grad accumulate", 3 * mb, cs_cl_grad_accumulate(cl, nx, x, dx));
     BENCH_ROW("dropout train", 2.25 * mb, cs_cl_dropout_train(cl, 0.5f, &rng, nx, x, y, mask));
@@ -1159,8 +1202,9 @@ int main(int argc, char **argv)
         return 77;
     }
     if (cs_cl_open(&cl, dev.index, 0) != CS_OK) {
-        printf("FAIL  cannot open OpenCL device %d: %s\nhint: check `convscope devices` and CONVSCOPE_DEVICE\n",
-               dev.index, cs_last_error());
+        printf(
+            "FAIL  cannot open OpenCL device %d: %s\nhint: check `convscope devices` and CONVSCOPE_DEVICE\n",
+            dev.index, cs_last_error());
         return 1;
     }
     const double t0 = now_s();

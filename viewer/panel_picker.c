@@ -1,5 +1,6 @@
 /* Overlay (key m): the model menu, every architecture of the zoo with its
- * family and what it matches; arrows and Enter or a click open one. */
+ * family and what it matches, the ones with shipped trained weights marked
+ * (the zoo lists those first); arrows and Enter or a click open one. */
 #include <stdio.h>
 
 #include "panel.h"
@@ -71,8 +72,15 @@ static void draw(vw_state *s, vw_render *r, vw_rect area, int block)
         int current = s->m.info && s->m.info == m;
         vw_textf(r, VW_FONT_NORMAL, list.x, y, fg, "%s%s", m->name, current ? " *" : "");
         vw_text(r, VW_FONT_NORMAL, list.x + name_w, y, i == s->picker_sel ? fg : t->accent, m->family);
-        vw_text_fit(r, VW_FONT_SMALL, list.x + name_w + fam_w, y + lh / 8, list.w - name_w - fam_w,
-                    i == s->picker_sel ? fg : t->dim, m->reference);
+        char rel[256], path[1024];
+        snprintf(rel, sizeof rel, "weights/%s.safetensors", m->name);
+        int trained = cs_asset_path(rel, path, sizeof path) == CS_OK;
+        int tag_w = trained ? vw_text_width(r, VW_FONT_SMALL, "trained") + lh / 2 : 0;
+        if (trained)
+            vw_text(r, VW_FONT_SMALL, list.x + name_w + fam_w, y + lh / 8,
+                    i == s->picker_sel ? fg : t->good, "trained");
+        vw_text_fit(r, VW_FONT_SMALL, list.x + name_w + fam_w + tag_w, y + lh / 8,
+                    list.w - name_w - fam_w - tag_w, i == s->picker_sel ? fg : t->dim, m->reference);
     }
     vw_unclip(r);
 }

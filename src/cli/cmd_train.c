@@ -36,12 +36,14 @@ static void help(FILE *to)
             "  --resume            continue from --out and --out.state (the epoch after the last saved)\n"
             "  --limit N           use only the first N training samples (quick runs)\n"
             "  --device N|cpu      OpenCL device index, or the CPU reference backend\n"
+            "  --profile           after the first epoch: device ms per step of every layer\n"
+            "                      (forward + backward) and the time of each phase\n"
             "  --quiet             no progress line, only the per-epoch lines\n");
 }
 
 typedef struct train_opts {
     const char *model, *data, *out, *device, *weights;
-    int epochs, batch, adam, cosine, resume, limit, quiet;
+    int epochs, batch, adam, cosine, resume, limit, quiet, profile;
     double lr, momentum, weight_decay;
     unsigned long long seed;
 } train_opts;
@@ -145,6 +147,8 @@ static int parse(int argc, char **argv, train_opts *o, int *code)
                 fprintf(stderr, "convscope train: --schedule is constant or cosine, not '%s'\n", v);
                 return -1;
             }
+        } else if (strcmp(argv[i], "--profile") == 0) {
+            o->profile = 1;
         } else if (strcmp(argv[i], "--resume") == 0) {
             o->resume = 1;
         } else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
@@ -321,6 +325,28 @@ fail:
     return -1;
 }
 
+static void print_profile(cs_trainer *t, const cs_graph *g, int batch)
+{
+    double ph[4];
+    cs_trainer_phase_ms(t, ph);
+    double total = 0.0;
+    for (int i = 0; i < cs_graph_node_count(g); i++)
+        if (cs_trainer_node_ms(t, i) > 0.0)
+            total += cs_trainer_node_ms(t, i);
+    printf("\nprofile (mean per step of %d images; device ms from OpenCL events)\n", batch);
+    printf("  %-40s %-10s %9s %6s\n", "layer", "op", "ms", "share");
+    for (int i = 0; i < cs_graph_node_count(g); i++) {
+        double ms = cs_trainer_node_ms(t, i);
+        if (ms <= 0.0)
+            continue;
+        printf("  %-40.40s %-10s %9.3f %5.1f%%\n", cs_graph_node_name(g, i), cs_op_name(cs_graph_node_op(g, i)), ms,
+               100.0 * ms / total);
+    }
+    printf("  %-40s %-10s %9.3f\n", "all layers (forward + backward)", "", total);
+    printf("  wall ms per step: forward %.2f, loss %.2f, backward %.2f, optimizer %.2f\n\n", ph[0], ph[1], ph[2],
+           ph[3]);
+}
+
 static void progress(int epoch, int epochs, int done, int total, double loss, double acc, double rate,
                      double eta)
 {
@@ -399,6 +425,7 @@ int cs_cmd_train(int argc, char **argv)
     to.sgd.lr = o.lr;
     to.sgd.momentum = o.momentum;
     to.sgd.weight_decay = o.weight_decay;
+    to.profile = o.profile;
     if (cs_trainer_create(&t, m.g, dev, &to) != CS_OK) {
         cli_fail("train", "--batch sets the samples per step; --device cpu uses the reference backend");
         goto done;
@@ -486,6 +513,8 @@ int cs_cmd_train(int argc, char **argv)
         printf("epoch %d/%d: loss %.4f, train acc %.2f%%, test acc %.2f%%, %.1f s (%.0f img/s), saved %s\n",
                epoch, o.epochs, loss_sum / step, 100.0 * (double)correct / (double)seen, acc, train_s,
                (double)seen / train_s, o.out);
+        if (o.profile && epoch == first_epoch)
+            print_profile(t, m.g, o.batch);
         fflush(stdout);
     }
     if (interrupted) {

@@ -6,6 +6,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,9 @@ struct cs_trainer {
     float *logits, *dlogits;
     int t;
     uint64_t rng;
+    double *node_ms;      /* per node: device ms summed over profiled steps */
+    double phase_ms[4];   /* wall ms summed: forward, loss, backward, optimizer */
+    int profiled;         /* steps summed */
 };
 
 void cs_train_options_default(cs_train_options *o)
@@ -54,6 +58,13 @@ void cs_train_options_default(cs_train_options *o)
                                .weight_decay = 0.0};
     o->bn_momentum = 0.1f;
     o->seed = 1;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts = {0, 0};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
 static size_t node_floats(const cs_trainer *t, int id)
@@ -102,6 +113,7 @@ void cs_trainer_free(cs_trainer *t)
     free(t->pgrad);
     free(t->logits);
     free(t->dlogits);
+    free(t->node_ms);
     free(t);
 }
 
@@ -197,7 +209,7 @@ cs_status cs_trainer_create(cs_trainer **out, cs_graph *g, cs_device_choice devi
     if (device.reference)
         st = cs_cpu_backend_create(&t->be);
     else
-        st = cs_cl_backend_create(&t->be, device.index, 0);
+        st = cs_cl_backend_create(&t->be, device.index, o.profile ? 1 : 0);
     if (st != CS_OK)
         goto cleanup;
     if (!t->be->vt->prepare_train) {
@@ -213,6 +225,7 @@ cs_status cs_trainer_create(cs_trainer **out, cs_graph *g, cs_device_choice devi
     t->needs_grad = calloc((size_t)n, 1);
     t->aux = calloc((size_t)n, sizeof *t->aux);
     t->pgrad = calloc((size_t)n, sizeof *t->pgrad);
+    t->node_ms = calloc((size_t)n, sizeof *t->node_ms);
     t->logits = malloc((size_t)t->batch * (size_t)t->classes * sizeof *t->logits);
     t->dlogits = malloc((size_t)t->batch * (size_t)t->classes * sizeof *t->dlogits);
     int max_inputs = 1, n_tp = 0;
@@ -235,7 +248,7 @@ cs_status cs_trainer_create(cs_trainer **out, cs_graph *g, cs_device_choice devi
     t->tp = calloc(n_tp ? (size_t)n_tp : 1, sizeof *t->tp);
     size_t zcount = max_param > t->max_floats ? max_param : t->max_floats;
     zeros = calloc(zcount, sizeof *zeros);
-    if (!t->act || !t->grad || !t->grad_set || !t->needs_grad || !t->aux || !t->pgrad ||
+    if (!t->act || !t->grad || !t->grad_set || !t->needs_grad || !t->aux || !t->pgrad || !t->node_ms ||
         !t->logits || !t->dlogits || !t->scratch || !t->tp || !zeros) {
         st = cs_error(CS_ERR_NO_MEMORY, "out of host memory creating a trainer for '%s'", g->model);
         goto cleanup;
@@ -453,9 +466,12 @@ cs_status cs_trainer_step(cs_trainer *t, const float *x, size_t count, const int
     if (count != t->in_floats)
         return cs_error(CS_ERR_INVALID_ARG, "cs_trainer_step: %zu input floats, the batch of %d "
                         "needs %zu", count, t->batch, t->in_floats);
+    const int prof = t->o.profile;
+    double t0 = now_ms();
     if ((st = write_input(t, x, count)) != CS_OK || (st = forward(t, 1)) != CS_OK ||
         (st = read_logits(t)) != CS_OK)
         return st;
+    double t1 = now_ms();
     double l = 0.0;
     if ((st = cs_cpu_softmax_xent(t->batch, t->classes, t->logits, labels, &l, t->dlogits)) != CS_OK)
         return st;
@@ -468,8 +484,16 @@ cs_status cs_trainer_step(cs_trainer *t, const float *x, size_t count, const int
     if ((st = t->be->vt->write(t->be, t->grad[t->out_node], t->dlogits,
                                (size_t)t->batch * (size_t)t->classes)) != CS_OK)
         return st;
+    double t2 = now_ms();
     if ((st = backward(t)) != CS_OK)
         return st;
+    if (prof && (st = t->be->vt->finish(t->be)) != CS_OK)
+        return st;
+    if (prof)
+        for (int i = 0; i < t->g->n_nodes; i++)
+            if (t->be->vt->node_ms(t->be, i) > 0.0)
+                t->node_ms[i] += t->be->vt->node_ms(t->be, i);
+    double t3 = now_ms();
     t->t++;
     for (int i = 0; i < t->n_tp; i++) {
         tparam *p = &t->tp[i];
@@ -480,6 +504,14 @@ cs_status cs_trainer_step(cs_trainer *t, const float *x, size_t count, const int
     }
     if ((st = t->be->vt->finish(t->be)) != CS_OK)
         return st;
+    if (prof) {
+        double t4 = now_ms();
+        t->phase_ms[0] += t1 - t0;
+        t->phase_ms[1] += t2 - t1;
+        t->phase_ms[2] += t3 - t2;
+        t->phase_ms[3] += t4 - t3;
+        t->profiled++;
+    }
     if (loss)
         *loss = l;
     if (correct) {
@@ -518,6 +550,19 @@ cs_status cs_trainer_read_node(cs_trainer *t, int node, float *dst, size_t count
         return cs_error(CS_ERR_INVALID_ARG, "cs_trainer_read_node: room for %zu floats, node %s has %zu",
                         count, t->g->nodes[node].name, need);
     return t->be->vt->read(t->be, t->act[node], dst, need);
+}
+
+double cs_trainer_node_ms(const cs_trainer *t, int node)
+{
+    if (!t || !t->o.profile || t->profiled == 0 || node < 0 || node >= t->g->n_nodes)
+        return -1.0;
+    return t->node_ms[node] / t->profiled;
+}
+
+void cs_trainer_phase_ms(const cs_trainer *t, double phases[4])
+{
+    for (int i = 0; i < 4; i++)
+        phases[i] = t && t->profiled ? t->phase_ms[i] / t->profiled : -1.0;
 }
 
 int cs_trainer_batch(const cs_trainer *t)

@@ -30,6 +30,8 @@ typedef struct cs_cl_backend {
     cs_shape *in_shapes;                /* (max_inputs) */
     int max_inputs;
     int training;                       /* prepared by prepare_train */
+    int repack;                         /* training: weights changed since the conv re-layouts */
+    int batch;                          /* prepared batch */
     cs_buf (*pbufs)[CS_MAX_PARAMS];     /* (n_nodes) views of params, training only */
     cl_mem *masks;                      /* (n_nodes) conv connection masks (uchar), training only */
 } cs_cl_backend;
@@ -191,11 +193,12 @@ static cs_status prepare(cs_backend *be, const cs_graph *g, int batch, int train
             goto cleanup;
     /* Conv re-layouts (cl_conv.c): packed weights and one shared input scratch
      * go into the free param slots of each conv node; release_params frees them.
-     * Training keeps the plain layout the optimizer updates. */
-    if (training)
+     * Training updates the plain weights and re-packs them before the next
+     * forward (cs_cl_conv_repack). */
+    b->batch = batch;
+    st = cs_cl_conv_prepare(b->cl, g, batch, b->params);
+    if (st == CS_OK && training)
         st = prepare_training_state(b, g);
-    else
-        st = cs_cl_conv_prepare(b->cl, g, batch, b->params);
     if (st != CS_OK)
         goto cleanup;
     b->g = g;
@@ -312,6 +315,11 @@ static cs_status cl_run_node(cs_backend *be, const cs_graph *g, int id, int batc
     const cs_node *n = &g->nodes[id];
     if (n->op == CS_OP_INPUT)
         return CS_OK; /* the executor writes the input buffer */
+    if (b->training && b->repack) {
+        if ((st = cs_cl_conv_repack(b->cl, g, b->batch, b->params)) != CS_OK)
+            return cs_error_context(st, "updating the conv weight layouts on %s", b->cl->device_name);
+        b->repack = 0;
+    }
     if (!out || (n->n_inputs > 0 && !in))
         return cs_error(CS_ERR_INVALID_ARG, "opencl run_node %s: missing buffers", n->name);
     if (n->n_inputs > b->max_inputs)
@@ -557,6 +565,7 @@ static cs_status cl_optim_step(cs_backend *be, const cs_train_options *o, int t,
     cs_cl_context *c = cl_be(be)->cl;
     if (!param || !grad || param->floats < count || grad->floats < count)
         return cs_error(CS_ERR_INVALID_ARG, "opencl optimizer step with a short buffer");
+    cl_be(be)->repack = 1;
     if (o->optimizer == CS_OPT_ADAM) {
         if (!m || !v)
             return cs_error(CS_ERR_INVALID_ARG, "opencl: Adam needs its moment buffers");

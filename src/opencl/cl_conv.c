@@ -518,6 +518,44 @@ cleanup:
     return st;
 }
 
+cs_status cs_cl_conv_repack(cs_cl_context *cl, const cs_graph *g, int batch, cl_mem (*params)[CS_MAX_PARAMS])
+{
+    cs_status st = CS_OK;
+    float *w = NULL, *packed = NULL;
+    size_t w_cap = 0, packed_cap = 0;
+    for (int id = 0; id < g->n_nodes; id++) {
+        cs_cl_conv_plan pl;
+        if (!node_plan(g, id, batch, &pl) || pl.weight_floats == 0 || !params[id][CS_CL_CONV_SLOT_PACKED] ||
+            !params[id][0])
+            continue;
+        const cs_node *n = &g->nodes[id];
+        const cs_shape in = g->nodes[n->inputs[0]].out;
+        const size_t count = n->params[0].count;
+        if (count > w_cap || pl.weight_floats > packed_cap) {
+            free(w);
+            free(packed);
+            w_cap = count > w_cap ? count : w_cap;
+            packed_cap = pl.weight_floats > packed_cap ? pl.weight_floats : packed_cap;
+            w = malloc(w_cap * sizeof *w);
+            packed = malloc(packed_cap * sizeof *packed);
+            if (!w || !packed) {
+                st = cs_error(CS_ERR_NO_MEMORY, "out of host memory re-packing the weight of %s", n->name);
+                goto cleanup;
+            }
+        }
+        CS_CL_CHECK(clEnqueueReadBuffer(cl->queue, params[id][0], CL_TRUE, 0, count * sizeof *w, w, 0, NULL,
+                                        NULL));
+        if ((st = cs_cl_conv_pack_weight(&n->u.conv.p, in.c, &pl, w, n->u.conv.mask, packed)) != CS_OK)
+            goto cleanup;
+        CS_CL_CHECK(clEnqueueWriteBuffer(cl->queue, params[id][CS_CL_CONV_SLOT_PACKED], CL_TRUE, 0,
+                                         pl.weight_floats * sizeof *packed, packed, 0, NULL, NULL));
+    }
+cleanup:
+    free(w);
+    free(packed);
+    return st;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Launches                                                                 */
 /* ------------------------------------------------------------------------ */

@@ -88,6 +88,9 @@ cs_cl_conv_plan cs_cl_conv_plan_as(const cs_conv2d_params *p, cs_shape in, cs_sh
  * CONVSCOPE_CONV=gemm keeps the implicit GEMM where Winograd would run. */
 cs_status cs_cl_conv_prepare(cs_cl_context *cl, const cs_graph *g, int batch,
                              cl_mem (*params)[CS_MAX_PARAMS]);
+/* Training: packs the current device weights (params[id][0]) of every conv
+ * node with a packed plan again into its packed slot (blocking). */
+cs_status cs_cl_conv_repack(cs_cl_context *cl, const cs_graph *g, int batch, cl_mem (*params)[CS_MAX_PARAMS]);
 
 /* Packs a (K, C/groups, R, S) weight for `plan` into out (plan->weight_floats
  * floats); mask (K, C/groups) may be NULL. Needs plan->weight_floats > 0. */

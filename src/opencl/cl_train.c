@@ -1,8 +1,9 @@
 /* Host launchers of the training kernels (cl/train.cl), one per function of
- * cl_train.h: argument checks, launch geometry, and the per-call scratch of the
- * convolution backward (packed x, dy and weights, the phase-grid dx, the
- * per-chunk weight-gradient partial sums), created here and released right
- * after the enqueue (the runtime keeps them until the kernels are done).
+ * cl_train.h: argument checks, launch geometry and scratch. The convolution
+ * backward's big scratch (packed x and dy, the phase-grid dx, the weight
+ * gradient's per-chunk partial sums) is cached between calls; small scratch
+ * is created per call and released right after the enqueue (the runtime keeps
+ * it until the kernels are done). Nothing here waits for the device.
  */
 #include <limits.h>
 #include <math.h>
@@ -58,15 +59,6 @@
 #endif
 
 #define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
-#ifdef TRAIN_PROFILE_TMP
-#include <stdio.h>
-#include <time.h>
-static double tp_now(void){struct timespec t;clock_gettime(CLOCK_MONOTONIC,&t);return t.tv_sec+1e-9*t.tv_nsec;}
-static cs_status tp_run(cs_cl_context *c, const char *name, const cs_cl_arg *args, int nargs, int dims, const size_t *global, const size_t *local)
-{ clFinish(c->queue); double t0 = tp_now(); cs_status st = cs_cl_run(c, name, args, nargs, dims, global, local); clFinish(c->queue);
-  if (getenv("TP")) fprintf(stderr, "   %-28s %.3f ms\n", name, (tp_now()-t0)*1e3); return st; }
-#define cs_cl_run tp_run
-#endif
 
 static const size_t local_1d[1] = {TRAIN_LOCAL};
 static const size_t local_one[3] = {1, 1, 1};
@@ -79,6 +71,17 @@ static long long div_up(long long a, long long b)
 static long long max_ll(long long a, long long b)
 {
     return a > b ? a : b;
+}
+
+static long long lcm_ll(long long a, long long b)
+{
+    long long x = a, y = b;
+    while (y != 0) {
+        const long long t = x % y;
+        x = y;
+        y = t;
+    }
+    return a / x * b;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -105,8 +108,8 @@ static cs_status check_count(const char *op, const char *what, long long count)
 static cs_status check_nchw(const char *op, const char *what, int n, int c, int h, int w)
 {
     if (n < 1 || c < 1 || h < 1 || w < 1)
-        return cs_error(CS_ERR_INVALID_ARG, "%s: %s is (%d, %d, %d, %d); every size must be >= 1", op, what, n,
-                        c, h, w);
+        return cs_error(CS_ERR_INVALID_ARG, "%s: %s is (%d, %d, %d, %d); every size must be >= 1", op, what,
+                        n, c, h, w);
     return check_count(op, what, (long long)n * c * h * w);
 }
 
@@ -141,12 +144,13 @@ static void release(cl_mem *m)
 }
 
 /* The big scratch buffers (packed x and dy, the phase-grid dx, the weight
- * gradient partials) are kept between calls: on CPU
- * devices a fresh buffer costs a page fault per 4 KiB on first touch, as much
- * as the kernels themselves for large activations. One OpenCL context at a time
- * (a call on another context drops them); each buffer only grows. A call holds
- * its own reference to what it got, so a buffer dropped or replaced by another
- * thread's call stays valid for the calls that use it. */
+ * gradient partials) are kept between calls: on CPU devices a fresh buffer
+ * costs a page fault per 4 KiB on first touch, as much as the kernels
+ * themselves for large activations. They serve one OpenCL context at a time (a
+ * call on another context drops them) and only grow; the in-order queue runs
+ * one call's kernels before the next call's. A call holds its own reference to
+ * what it got, so a buffer dropped or replaced by another thread's call stays
+ * valid for the kernels that use it. */
 enum { SCRATCH_XQ = 0, SCRATCH_DYQ, SCRATCH_DXQ, SCRATCH_PART, SCRATCH_SLOTS };
 static pthread_mutex_t scratch_lock = PTHREAD_MUTEX_INITIALIZER;
 static cl_context scratch_ctx = NULL;
@@ -178,8 +182,8 @@ static cs_status scratch_cached(cs_cl_context *c, const char *op, int slot, long
             scratch_buf[slot] = NULL;
             pthread_mutex_unlock(&scratch_lock);
             *out = NULL;
-            return cs_error(CS_ERR_NO_MEMORY, "%s: cannot allocate %zu bytes of device scratch: %s", op, bytes,
-                            cs_cl_error_name(err));
+            return cs_error(CS_ERR_NO_MEMORY, "%s: cannot allocate %zu bytes of device scratch: %s", op,
+                            bytes, cs_cl_error_name(err));
         }
         scratch_bytes[slot] = bytes;
     }
@@ -200,7 +204,8 @@ static void chan_chunks(int n, int ch, int *nper, int *chunks)
 }
 
 /* Flat kernel over count elements with `args` ending in the int count. */
-static cs_status run_flat(cs_cl_context *c, const char *kernel, const cs_cl_arg *args, int nargs, size_t count)
+static cs_status run_flat(cs_cl_context *c, const char *kernel, const cs_cl_arg *args, int nargs,
+                          size_t count)
 {
     const size_t global[1] = {count};
     return cs_cl_run(c, kernel, args, nargs, 1, global, local_1d);
@@ -214,12 +219,12 @@ static cs_status run_flat(cs_cl_context *c, const char *kernel, const cs_cl_arg 
 typedef struct conv_geom {
     cl_int C, K, cpg, kpg, groups, R, S, sh, sw, dh, dw, pt, pl, H, W, OH, OW;
     cl_int phases;
-    cl_int Hq, Wq;       /* rows and columns of a phase plane */
-    cl_int Xrows, Lq;    /* xq plane: Xrows rows of Wq (Hq plus the slack the dw product reads) */
+    cl_int Hq, Wq;        /* rows and columns of a phase plane */
+    cl_int Xrows, Lq;     /* xq plane: Xrows rows of Wq (Hq plus the slack the dw product reads) */
     cl_int pre_rows, pre; /* zero rows of dyq before the first output row */
-    cl_int Qd;           /* dxq plane: positions, a multiple of both dx position blocks */
-    cl_int Drows, Ld;    /* dyq plane: Drows rows of Wq */
-    cl_int P;            /* positions the dw product sums: OH*Wq rounded up to TRAIN_VW */
+    cl_int Qd;            /* dxq plane: positions, a multiple of both dx position blocks */
+    cl_int Drows, Ld;     /* dyq plane: Drows rows of Wq */
+    cl_int P;             /* positions the dw product sums: OH*Wq rounded up to TRAIN_VW */
     long long xq_floats, dyq_floats, dxq_floats;
 } conv_geom;
 
@@ -236,11 +241,12 @@ static cs_status conv_geometry(const cs_conv2d_params *p, int n, int ch, int h, 
         return cs_error(CS_ERR_INVALID_ARG,
                         "%s: out_channels %d, kernel %dx%d, stride %dx%d, dilation %dx%d, groups %d, padding "
                         "(%d, %d, %d, %d): sizes, strides, dilations and groups must be >= 1, padding >= 0",
-                        op, p->out_channels, p->kernel_h, p->kernel_w, p->stride_h, p->stride_w, p->dilation_h,
-                        p->dilation_w, p->groups, p->pad_top, p->pad_bottom, p->pad_left, p->pad_right);
+                        op, p->out_channels, p->kernel_h, p->kernel_w, p->stride_h, p->stride_w,
+                        p->dilation_h, p->dilation_w, p->groups, p->pad_top, p->pad_bottom, p->pad_left,
+                        p->pad_right);
     if (ch % p->groups != 0 || p->out_channels % p->groups != 0)
-        return cs_error(CS_ERR_INVALID_ARG, "%s: groups %d must divide the input channels %d and outputs %d", op,
-                        p->groups, ch, p->out_channels);
+        return cs_error(CS_ERR_INVALID_ARG, "%s: groups %d must divide the input channels %d and outputs %d",
+                        op, p->groups, ch, p->out_channels);
     if ((st = check_nchw(op, "dy", n, p->out_channels, oh, ow)) != CS_OK)
         return st;
     const long long R = p->kernel_h, S = p->kernel_w, sh = p->stride_h, sw = p->stride_w;
@@ -249,13 +255,17 @@ static cs_status conv_geometry(const cs_conv2d_params *p, int n, int ch, int h, 
     const long long Wq = max_ll(ow + qsmax, (p->pad_left + (long long)w - 1) / sw + 1);
     const long long Xrows = Hq + 1 + div_up(TRAIN_VW, Wq);
     const long long pre_rows = qrmax + 1;
-    const long long qb = max_ll(TRAIN_DX_TQ, TRAIN_DX1_TQ) * TRAIN_VW;
+    const long long qb = lcm_ll(TRAIN_DX_TQ, TRAIN_DX1_TQ) * TRAIN_VW; /* both dx position blocks divide Qd */
     const long long Qd = div_up(Hq * Wq, qb) * qb;
     const long long Drows = pre_rows + div_up(Qd, Wq);
     const long long phases = sh * sw;
     const long long sizes[] = {R * S * ch, Xrows * Wq, Drows * Wq, Qd, phases,
-                               (long long)n * ch * phases * Xrows * Wq, (long long)n * p->out_channels * Drows * Wq,
-                               (long long)n * ch * phases * Qd, (long long)p->out_channels * R * S * ch};
+                               (long long)n * ch * phases * Xrows * Wq,
+                               (long long)n * p->out_channels * Drows * Wq, (long long)n * ch * phases * Qd,
+                               (long long)p->out_channels * R * S * ch,
+                               /* coordinates the kernels compute in int */
+                               (R - 1) * p->dilation_h + sh, (S - 1) * p->dilation_w + sw,
+                               (Xrows + 1) * sh + p->pad_top, (Wq + 1) * sw + p->pad_left};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         if ((st = check_count(op, "the packed scratch", sizes[i])) != CS_OK)
             return st;
@@ -296,8 +306,8 @@ static cs_status conv_geometry(const cs_conv2d_params *p, int n, int ch, int h, 
 
 static cs_status conv_pack_dy(cs_cl_context *c, const conv_geom *g, cl_int n, cl_mem dy, cl_mem dyq)
 {
-    cs_cl_arg a[] = {CS_ARG(dy), CS_ARG(dyq), CS_ARG(g->OH), CS_ARG(g->OW), CS_ARG(g->Wq), CS_ARG(g->Drows),
-                     CS_ARG(g->pre_rows)};
+    cs_cl_arg a[] = {CS_ARG(dy),    CS_ARG(dyq),      CS_ARG(g->OH),      CS_ARG(g->OW),
+                     CS_ARG(g->Wq), CS_ARG(g->Drows), CS_ARG(g->pre_rows)};
     const size_t global[1] = {(size_t)n * (size_t)g->K};
     return cs_cl_run(c, "train_conv_pack_dy", a, NARGS(a), 1, global, local_one);
 }
@@ -329,17 +339,19 @@ static cs_status conv_dw(cs_cl_context *c, const conv_geom *g, cl_int n, cl_mem 
         (st = scratch_cached(c, op, SCRATCH_PART, (long long)chunks * total, &part)) != CS_OK)
         goto cleanup;
     {
-        cs_cl_arg a[] = {CS_ARG(x), CS_ARG(xq), CS_ARG(g->H), CS_ARG(g->W), CS_ARG(g->sh), CS_ARG(g->sw),
-                         CS_ARG(g->pt), CS_ARG(g->pl), CS_ARG(g->Hq), CS_ARG(g->Wq), CS_ARG(g->Xrows)};
+        cs_cl_arg a[] = {CS_ARG(x),     CS_ARG(xq),    CS_ARG(g->H),    CS_ARG(g->W),
+                         CS_ARG(g->sh), CS_ARG(g->sw), CS_ARG(g->pt),   CS_ARG(g->pl),
+                         CS_ARG(g->Hq), CS_ARG(g->Wq), CS_ARG(g->Xrows)};
         const size_t global[1] = {(size_t)n * (size_t)g->C * (size_t)g->phases};
         if ((st = cs_cl_run(c, "train_conv_pack_x", a, NARGS(a), 1, global, local_one)) != CS_OK)
             goto cleanup;
     }
     {
-        cs_cl_arg a[] = {CS_ARG(xq),     CS_ARG(dyq),  CS_ARG(part),  CS_ARG(g->C),  CS_ARG(g->K),   CS_ARG(g->cpg),
-                         CS_ARG(g->kpg), CS_ARG(ktiles), CS_ARG(g->R), CS_ARG(g->S), CS_ARG(g->sh),  CS_ARG(g->sw),
-                         CS_ARG(g->dh),  CS_ARG(g->dw), CS_ARG(g->Wq), CS_ARG(g->Lq), CS_ARG(g->Ld), CS_ARG(g->pre),
-                         CS_ARG(g->P),   CS_ARG(n),     CS_ARG(nper_i)};
+        cs_cl_arg a[] = {CS_ARG(xq),     CS_ARG(dyq),    CS_ARG(part),   CS_ARG(g->C),  CS_ARG(g->K),
+                         CS_ARG(g->cpg), CS_ARG(g->kpg), CS_ARG(ktiles), CS_ARG(g->R),  CS_ARG(g->S),
+                         CS_ARG(g->sh),  CS_ARG(g->sw),  CS_ARG(g->dh),  CS_ARG(g->dw), CS_ARG(g->Wq),
+                         CS_ARG(g->Lq),  CS_ARG(g->Ld),  CS_ARG(g->pre), CS_ARG(g->P),  CS_ARG(n),
+                         CS_ARG(nper_i)};
         const size_t global[3] = {(size_t)div_up(J, tj), (size_t)g->groups * (size_t)ktiles, (size_t)chunks};
         if ((st = cs_cl_run(c, one_k ? "train_conv_dw_1k" : "train_conv_dw", a, NARGS(a), 3, global,
                             local_one)) != CS_OK)
@@ -347,8 +359,8 @@ static cs_status conv_dw(cs_cl_context *c, const conv_geom *g, cl_int n, cl_mem 
     }
     {
         cl_mem mask_arg = has_mask ? mask : part; /* not read without a mask */
-        cs_cl_arg a[] = {CS_ARG(part), CS_ARG(mask_arg), CS_ARG(dw), CS_ARG(total), CS_ARG(chunks), CS_ARG(RS),
-                         CS_ARG(has_mask)};
+        cs_cl_arg a[] = {CS_ARG(part),   CS_ARG(mask_arg), CS_ARG(dw),      CS_ARG(total),
+                         CS_ARG(chunks), CS_ARG(RS),       CS_ARG(has_mask)};
         st = run_flat(c, "train_conv_dw_reduce", a, NARGS(a), (size_t)total);
     }
 cleanup:
@@ -371,21 +383,22 @@ static cs_status conv_dx(cs_cl_context *c, const conv_geom *g, cl_int n, cl_mem 
     const long long wq_count = (long long)g->groups * ctiles * RS * g->kpg * tc;
     cl_int has_mask = mask != NULL;
 
-    if ((st = scratch(c, op, wq_count, &wq)) != CS_OK || (st = scratch_cached(c, op, SCRATCH_DXQ, g->dxq_floats, &dxq)) != CS_OK)
+    if ((st = scratch(c, op, wq_count, &wq)) != CS_OK ||
+        (st = scratch_cached(c, op, SCRATCH_DXQ, g->dxq_floats, &dxq)) != CS_OK)
         goto cleanup;
     {
         cl_mem mask_arg = has_mask ? mask : wt; /* not read without a mask */
         cl_int total = (cl_int)wq_count;
-        cs_cl_arg a[] = {CS_ARG(wt), CS_ARG(mask_arg), CS_ARG(wq),    CS_ARG(g->cpg),  CS_ARG(g->kpg),
-                         CS_ARG(RS), CS_ARG(ctiles),   CS_ARG(tc),    CS_ARG(total),   CS_ARG(has_mask)};
+        cs_cl_arg a[] = {CS_ARG(wt), CS_ARG(mask_arg), CS_ARG(wq), CS_ARG(g->cpg), CS_ARG(g->kpg),
+                         CS_ARG(RS), CS_ARG(ctiles),   CS_ARG(tc), CS_ARG(total),  CS_ARG(has_mask)};
         if ((st = run_flat(c, "train_conv_pack_w", a, NARGS(a), (size_t)total)) != CS_OK)
             goto cleanup;
     }
     {
-        cs_cl_arg a[] = {CS_ARG(dyq),    CS_ARG(wq),    CS_ARG(dxq),   CS_ARG(g->C),   CS_ARG(g->K),  CS_ARG(g->cpg),
-                         CS_ARG(g->kpg), CS_ARG(ctiles), CS_ARG(g->groups), CS_ARG(g->R), CS_ARG(g->S), CS_ARG(g->sh),
-                         CS_ARG(g->sw),  CS_ARG(g->dh),  CS_ARG(g->dw), CS_ARG(g->Wq), CS_ARG(g->Ld), CS_ARG(g->pre),
-                         CS_ARG(g->Qd)};
+        cs_cl_arg a[] = {CS_ARG(dyq),    CS_ARG(wq),     CS_ARG(dxq),    CS_ARG(g->C),      CS_ARG(g->K),
+                         CS_ARG(g->cpg), CS_ARG(g->kpg), CS_ARG(ctiles), CS_ARG(g->groups), CS_ARG(g->R),
+                         CS_ARG(g->S),   CS_ARG(g->sh),  CS_ARG(g->sw),  CS_ARG(g->dh),     CS_ARG(g->dw),
+                         CS_ARG(g->Wq),  CS_ARG(g->Ld),  CS_ARG(g->pre), CS_ARG(g->Qd)};
         const size_t global[3] = {(size_t)(g->Qd / (tq * TRAIN_VW)), (size_t)ctiles * (size_t)g->phases,
                                   (size_t)n * (size_t)g->groups};
         if ((st = cs_cl_run(c, one_c ? "train_conv_dx_1c" : "train_conv_dx", a, NARGS(a), 3, global,
@@ -393,7 +406,7 @@ static cs_status conv_dx(cs_cl_context *c, const conv_geom *g, cl_int n, cl_mem 
             goto cleanup;
     }
     {
-        cs_cl_arg a[] = {CS_ARG(dxq),  CS_ARG(dx),   CS_ARG(g->H),  CS_ARG(g->W),  CS_ARG(g->sh),
+        cs_cl_arg a[] = {CS_ARG(dxq),   CS_ARG(dx),    CS_ARG(g->H),  CS_ARG(g->W),  CS_ARG(g->sh),
                          CS_ARG(g->sw), CS_ARG(g->pt), CS_ARG(g->pl), CS_ARG(g->Wq), CS_ARG(g->Qd)};
         const size_t global[1] = {(size_t)n * (size_t)g->C};
         st = cs_cl_run(c, "train_conv_unpack_dx", a, NARGS(a), 1, global, local_one);
@@ -405,8 +418,8 @@ cleanup:
 }
 
 /* out[c] = sum over (n, plane) of x (mean: divided by m), through per-chunk partials. */
-static cs_status chan_sum(cs_cl_context *c, const char *op, cl_int n, cl_int ch, cl_int hw, cl_mem x, cl_mem out,
-                          int mean)
+static cs_status chan_sum(cs_cl_context *c, const char *op, cl_int n, cl_int ch, cl_int hw, cl_mem x,
+                          cl_mem out, int mean)
 {
     cs_status st = CS_OK;
     cl_mem part = NULL;
@@ -445,7 +458,8 @@ cs_status cs_cl_conv2d_backward(cs_cl_context *c, const cs_conv2d_params *p, int
         return cs_error(CS_ERR_INVALID_ARG, "%s: no parameters", op);
     if ((st = conv_geometry(p, n, ch, h, w, oh, ow, &g)) != CS_OK)
         return st;
-    if ((st = need_buffer(op, "dy", dy)) != CS_OK || (dx != NULL && (st = need_buffer(op, "wt", wt)) != CS_OK) ||
+    if ((st = need_buffer(op, "dy", dy)) != CS_OK ||
+        (dx != NULL && (st = need_buffer(op, "wt", wt)) != CS_OK) ||
         (dw != NULL && (st = need_buffer(op, "x", x)) != CS_OK))
         return st;
 
@@ -470,10 +484,12 @@ cleanup:
 /* Pooling backward                                                         */
 /* ------------------------------------------------------------------------ */
 
-static cs_status check_pool(const char *op, const cs_pool_params *p, int n, int ch, int h, int w, int oh, int ow)
+static cs_status check_pool(const char *op, const cs_pool_params *p, int n, int ch, int h, int w, int oh,
+                            int ow)
 {
     cs_status st = CS_OK;
-    if ((st = check_nchw(op, "input", n, ch, h, w)) != CS_OK || (st = check_nchw(op, "dy", n, ch, oh, ow)) != CS_OK)
+    if ((st = check_nchw(op, "input", n, ch, h, w)) != CS_OK ||
+        (st = check_nchw(op, "dy", n, ch, oh, ow)) != CS_OK)
         return st;
     if (p == NULL)
         return CS_OK;
@@ -502,15 +518,16 @@ cs_status cs_cl_maxpool_backward(cs_cl_context *c, const cs_pool_params *p, int 
     if ((st = check_pool(op, p, n, ch, h, w, oh, ow)) != CS_OK || (st = need_buffer(op, "x", x)) != CS_OK ||
         (st = need_buffer(op, "dy", dy)) != CS_OK || (st = need_buffer(op, "dx", dx)) != CS_OK)
         return st;
-    cl_int H = h, W = w, OH = oh, OW = ow, R = p->kernel_h, S = p->kernel_w, sh = p->stride_h, sw = p->stride_w;
+    cl_int H = h, W = w, OH = oh, OW = ow, R = p->kernel_h, S = p->kernel_w, sh = p->stride_h,
+           sw = p->stride_w;
     cl_int pt = p->pad_top, pl = p->pad_left, planes = n * ch;
     cs_cl_arg a[] = {CS_ARG(x), CS_ARG(dy), CS_ARG(dx), CS_ARG(H),  CS_ARG(W),  CS_ARG(OH), CS_ARG(OW),
                      CS_ARG(R), CS_ARG(S),  CS_ARG(sh), CS_ARG(sw), CS_ARG(pt), CS_ARG(pl), CS_ARG(planes)};
     return run_flat(c, "train_maxpool_bwd", a, NARGS(a), (size_t)planes);
 }
 
-cs_status cs_cl_avgpool_backward(cs_cl_context *c, const cs_pool_params *p, int n, int ch, int h, int w, int oh,
-                                 int ow, cl_mem dy, cl_mem dx)
+cs_status cs_cl_avgpool_backward(cs_cl_context *c, const cs_pool_params *p, int n, int ch, int h, int w,
+                                 int oh, int ow, cl_mem dy, cl_mem dx)
 {
     const char *op = "avgpool backward";
     cs_status st = need_context(c, op);
@@ -521,11 +538,13 @@ cs_status cs_cl_avgpool_backward(cs_cl_context *c, const cs_pool_params *p, int 
     if ((st = check_pool(op, p, n, ch, h, w, oh, ow)) != CS_OK || (st = need_buffer(op, "dy", dy)) != CS_OK ||
         (st = need_buffer(op, "dx", dx)) != CS_OK)
         return st;
-    cl_int H = h, W = w, OH = oh, OW = ow, R = p->kernel_h, S = p->kernel_w, sh = p->stride_h, sw = p->stride_w;
+    cl_int H = h, W = w, OH = oh, OW = ow, R = p->kernel_h, S = p->kernel_w, sh = p->stride_h,
+           sw = p->stride_w;
     cl_int pt = p->pad_top, pb = p->pad_bottom, pl = p->pad_left, pr = p->pad_right;
     cl_int cip = p->count_include_pad ? 1 : 0, planes = n * ch;
-    cs_cl_arg a[] = {CS_ARG(dy), CS_ARG(dx), CS_ARG(H),  CS_ARG(W),  CS_ARG(OH), CS_ARG(OW), CS_ARG(R),  CS_ARG(S),
-                     CS_ARG(sh), CS_ARG(sw), CS_ARG(pt), CS_ARG(pb), CS_ARG(pl), CS_ARG(pr), CS_ARG(cip), CS_ARG(planes)};
+    cs_cl_arg a[] = {CS_ARG(dy), CS_ARG(dx), CS_ARG(H),   CS_ARG(W),     CS_ARG(OH), CS_ARG(OW),
+                     CS_ARG(R),  CS_ARG(S),  CS_ARG(sh),  CS_ARG(sw),    CS_ARG(pt), CS_ARG(pb),
+                     CS_ARG(pl), CS_ARG(pr), CS_ARG(cip), CS_ARG(planes)};
     return run_flat(c, "train_avgpool_bwd", a, NARGS(a), (size_t)planes);
 }
 
@@ -565,8 +584,8 @@ cs_status cs_cl_batchnorm_train(cs_cl_context *c, float eps, float momentum, int
         if ((st = need_buffer(op, names[i], bufs[i])) != CS_OK)
             return st;
     if (!(eps >= 0.0f) || !(momentum >= 0.0f && momentum <= 1.0f))
-        return cs_error(CS_ERR_INVALID_ARG, "%s: eps %g must be >= 0 and momentum %g in [0, 1]", op, (double)eps,
-                        (double)momentum);
+        return cs_error(CS_ERR_INVALID_ARG, "%s: eps %g must be >= 0 and momentum %g in [0, 1]", op,
+                        (double)eps, (double)momentum);
     cl_int N = n, C = ch, HW = h * w, nper = 0, chunks = 0;
     cl_float m = (cl_float)((double)n * (double)HW), eps_f = eps, mo = momentum;
     chan_chunks(n, ch, &nper, &chunks);
@@ -576,20 +595,22 @@ cs_status cs_cl_batchnorm_train(cs_cl_context *c, float eps, float momentum, int
     if ((st = scratch(c, op, (long long)chunks * ch, &part)) != CS_OK)
         return st;
     {
-        cs_cl_arg a[] = {CS_ARG(x), CS_ARG(mean), CS_ARG(part), CS_ARG(C), CS_ARG(HW), CS_ARG(N), CS_ARG(nper)};
+        cs_cl_arg a[] = {CS_ARG(x),  CS_ARG(mean), CS_ARG(part), CS_ARG(C),
+                         CS_ARG(HW), CS_ARG(N),    CS_ARG(nper)};
         const size_t global[2] = {(size_t)ch, (size_t)chunks};
         if ((st = cs_cl_run(c, "train_chan_sqdev", a, NARGS(a), 2, global, local_one)) != CS_OK)
             goto cleanup;
     }
     {
-        cs_cl_arg a[] = {CS_ARG(part), CS_ARG(mean),   CS_ARG(invstd), CS_ARG(running_mean), CS_ARG(running_var),
-                         CS_ARG(C),    CS_ARG(chunks), CS_ARG(m),      CS_ARG(eps_f),        CS_ARG(mo)};
+        cs_cl_arg a[] = {CS_ARG(part),        CS_ARG(mean), CS_ARG(invstd), CS_ARG(running_mean),
+                         CS_ARG(running_var), CS_ARG(C),    CS_ARG(chunks), CS_ARG(m),
+                         CS_ARG(eps_f),       CS_ARG(mo)};
         if ((st = run_flat(c, "train_bn_finish", a, NARGS(a), (size_t)ch)) != CS_OK)
             goto cleanup;
     }
     {
-        cs_cl_arg a[] = {CS_ARG(x), CS_ARG(mean), CS_ARG(invstd), CS_ARG(weight), CS_ARG(bias), CS_ARG(y),
-                         CS_ARG(C), CS_ARG(HW)};
+        cs_cl_arg a[] = {CS_ARG(x),    CS_ARG(mean), CS_ARG(invstd), CS_ARG(weight),
+                         CS_ARG(bias), CS_ARG(y),    CS_ARG(C),      CS_ARG(HW)};
         const size_t global[2] = {(size_t)HW, (size_t)n * (size_t)ch};
         st = cs_cl_run(c, "train_bn_apply", a, NARGS(a), 2, global, NULL);
     }
@@ -599,8 +620,9 @@ cleanup:
 }
 
 /* tot (2, C) = sum dy, sum dy * xhat (xhat = x when !normalize), and dweight / dbias. */
-static cs_status dy_sums(cs_cl_context *c, const char *op, cl_int n, cl_int ch, cl_int hw, cl_mem x, cl_mem dy,
-                         cl_mem mean, cl_mem invstd, cl_int normalize, cl_mem tot, cl_mem dweight, cl_mem dbias)
+static cs_status dy_sums(cs_cl_context *c, const char *op, cl_int n, cl_int ch, cl_int hw, cl_mem x,
+                         cl_mem dy, cl_mem mean, cl_mem invstd, cl_int normalize, cl_mem tot, cl_mem dweight,
+                         cl_mem dbias)
 {
     cs_status st = CS_OK;
     cl_mem part = NULL;
@@ -628,9 +650,9 @@ cleanup:
     return st;
 }
 
-cs_status cs_cl_batchnorm_train_backward(cs_cl_context *c, int n, int ch, int h, int w, cl_mem x, cl_mem weight,
-                                         cl_mem mean, cl_mem invstd, cl_mem dy, cl_mem dx, cl_mem dweight,
-                                         cl_mem dbias)
+cs_status cs_cl_batchnorm_train_backward(cs_cl_context *c, int n, int ch, int h, int w, cl_mem x,
+                                         cl_mem weight, cl_mem mean, cl_mem invstd, cl_mem dy, cl_mem dx,
+                                         cl_mem dweight, cl_mem dbias)
 {
     const char *op = "batchnorm train backward";
     cs_status st = need_context(c, op);
@@ -653,8 +675,8 @@ cs_status cs_cl_batchnorm_train_backward(cs_cl_context *c, int n, int ch, int h,
     if ((st = dy_sums(c, op, n, C, HW, x, dy, mean, invstd, 1, tot, dweight, dbias)) != CS_OK)
         goto cleanup;
     if (dx != NULL) {
-        cs_cl_arg a[] = {CS_ARG(x),  CS_ARG(dy), CS_ARG(weight), CS_ARG(mean), CS_ARG(invstd),
-                         CS_ARG(tot), CS_ARG(dx), CS_ARG(C),     CS_ARG(HW),   CS_ARG(m)};
+        cs_cl_arg a[] = {CS_ARG(x),   CS_ARG(dy), CS_ARG(weight), CS_ARG(mean), CS_ARG(invstd),
+                         CS_ARG(tot), CS_ARG(dx), CS_ARG(C),      CS_ARG(HW),   CS_ARG(m)};
         const size_t global[2] = {(size_t)HW, (size_t)n * (size_t)ch};
         st = cs_cl_run(c, "train_bn_dx", a, NARGS(a), 2, global, NULL);
     }
@@ -663,8 +685,8 @@ cleanup:
     return st;
 }
 
-cs_status cs_cl_affine_backward(cs_cl_context *c, int n, int ch, int h, int w, cl_mem x, cl_mem weight, cl_mem dy,
-                                cl_mem dx, cl_mem dweight, cl_mem dbias)
+cs_status cs_cl_affine_backward(cs_cl_context *c, int n, int ch, int h, int w, cl_mem x, cl_mem weight,
+                                cl_mem dy, cl_mem dx, cl_mem dweight, cl_mem dbias)
 {
     const char *op = "affine backward";
     cs_status st = need_context(c, op);
@@ -781,8 +803,8 @@ cs_status cs_cl_dropout_train(cs_cl_context *c, float p, uint64_t *rng, size_t c
     cl_ulong state = *rng;
     cl_float pf = p, scale = keep_scale(p);
     cl_int keep_any = p < 1.0f, n = (cl_int)count;
-    cs_cl_arg a[] = {CS_ARG(x), CS_ARG(y), CS_ARG(mask), CS_ARG(state), CS_ARG(pf), CS_ARG(scale), CS_ARG(keep_any),
-                     CS_ARG(n)};
+    cs_cl_arg a[] = {CS_ARG(x),  CS_ARG(y),     CS_ARG(mask),     CS_ARG(state),
+                     CS_ARG(pf), CS_ARG(scale), CS_ARG(keep_any), CS_ARG(n)};
     if ((st = run_flat(c, "train_dropout", a, NARGS(a), count)) != CS_OK)
         return st;
     *rng += (uint64_t)count * 0x9E3779B97F4A7C15ull; /* the CPU stream's state after count draws */
@@ -812,8 +834,8 @@ cs_status cs_cl_channel_slice(cs_cl_context *c, int n, int ctotal, int offset, i
     if (st != CS_OK || (st = check_nchw(op, "source", n, ctotal, hw, 1)) != CS_OK)
         return st;
     if (cs < 1 || offset < 0 || offset + cs > ctotal)
-        return cs_error(CS_ERR_INVALID_ARG, "%s: channels [%d, %d) are not inside the source's %d", op, offset,
-                        offset + cs, ctotal);
+        return cs_error(CS_ERR_INVALID_ARG, "%s: channels [%d, %d) are not inside the source's %d", op,
+                        offset, offset + cs, ctotal);
     if ((st = need_buffer(op, "src", src)) != CS_OK || (st = need_buffer(op, "dst", dst)) != CS_OK)
         return st;
     cl_int count = cs * hw, src_count = ctotal * hw, src_offset = offset * hw;
@@ -856,8 +878,8 @@ cs_status cs_cl_scale_backward(cs_cl_context *c, int n, int ch, int h, int w, cl
 static cs_status check_head(const char *op, int n, int in, int out)
 {
     if (n < 1 || in < 1 || out < 1)
-        return cs_error(CS_ERR_INVALID_ARG, "%s: batch %d, inputs %d, outputs %d; each must be >= 1", op, n, in,
-                        out);
+        return cs_error(CS_ERR_INVALID_ARG, "%s: batch %d, inputs %d, outputs %d; each must be >= 1", op, n,
+                        in, out);
     cs_status st = check_count(op, "x", (long long)n * in);
     if (st == CS_OK)
         st = check_count(op, "the weights", (long long)in * out);
@@ -867,28 +889,32 @@ static cs_status check_head(const char *op, int n, int in, int out)
 }
 
 /* Cm (M, I) = sum over k of A[m*a_m + k*a_k] * B (Kd, I)[k, i] (train_gemm_bcast). */
-static cs_status gemm_bcast(cs_cl_context *c, cl_mem A, cl_mem B, cl_mem Cm, cl_int M, cl_int I, cl_int Kd, cl_int a_m,
-                            cl_int a_k)
+static cs_status gemm_bcast(cs_cl_context *c, cl_mem A, cl_mem B, cl_mem Cm, cl_int M, cl_int I, cl_int Kd,
+                            cl_int a_m, cl_int a_k)
 {
-    cs_cl_arg a[] = {CS_ARG(A), CS_ARG(B), CS_ARG(Cm), CS_ARG(M), CS_ARG(I), CS_ARG(Kd), CS_ARG(a_m), CS_ARG(a_k)};
+    cs_cl_arg a[] = {CS_ARG(A), CS_ARG(B),  CS_ARG(Cm),  CS_ARG(M),
+                     CS_ARG(I), CS_ARG(Kd), CS_ARG(a_m), CS_ARG(a_k)};
     const size_t global[2] = {(size_t)div_up(I, TRAIN_GEMM_TV * TRAIN_VW), (size_t)div_up(M, TRAIN_GEMM_TM)};
     return cs_cl_run(c, "train_gemm_bcast", a, NARGS(a), 2, global, local_one);
 }
 
-cs_status cs_cl_dense_backward(cs_cl_context *c, int n, int in, int out, cl_mem x, cl_mem wt, cl_mem dy, cl_mem dx,
-                               cl_mem dw, cl_mem db)
+cs_status cs_cl_dense_backward(cs_cl_context *c, int n, int in, int out, cl_mem x, cl_mem wt, cl_mem dy,
+                               cl_mem dx, cl_mem dw, cl_mem db)
 {
     const char *op = "dense backward";
     cs_status st = need_context(c, op);
-    if (st != CS_OK || (st = check_head(op, n, in, out)) != CS_OK || (st = need_buffer(op, "dy", dy)) != CS_OK)
+    if (st != CS_OK || (st = check_head(op, n, in, out)) != CS_OK ||
+        (st = need_buffer(op, "dy", dy)) != CS_OK)
         return st;
     cl_int N = n, O = out;
     if (dx != NULL) {
-        if ((st = need_buffer(op, "wt", wt)) != CS_OK || (st = gemm_bcast(c, dy, wt, dx, n, in, out, out, 1)) != CS_OK)
+        if ((st = need_buffer(op, "wt", wt)) != CS_OK ||
+            (st = gemm_bcast(c, dy, wt, dx, n, in, out, out, 1)) != CS_OK)
             return st;
     }
     if (dw != NULL) {
-        if ((st = need_buffer(op, "x", x)) != CS_OK || (st = gemm_bcast(c, dy, x, dw, out, in, n, 1, out)) != CS_OK)
+        if ((st = need_buffer(op, "x", x)) != CS_OK ||
+            (st = gemm_bcast(c, dy, x, dw, out, in, n, 1, out)) != CS_OK)
             return st;
     }
     if (db != NULL) {
@@ -947,8 +973,8 @@ cs_status cs_cl_sgd_step(cs_cl_context *c, const cs_sgd_params *o, size_t count,
     cl_mem buf_arg = has_momentum ? buf : param; /* not read without momentum */
     cl_float lr = (cl_float)o->lr, mo = (cl_float)o->momentum, wd = (cl_float)o->weight_decay;
     cl_int nesterov = o->nesterov ? 1 : 0, n = (cl_int)count;
-    cs_cl_arg a[] = {CS_ARG(param),    CS_ARG(grad),         CS_ARG(buf_arg), CS_ARG(lr), CS_ARG(mo), CS_ARG(wd),
-                     CS_ARG(nesterov), CS_ARG(has_momentum), CS_ARG(n)};
+    cs_cl_arg a[] = {CS_ARG(param), CS_ARG(grad),     CS_ARG(buf_arg),      CS_ARG(lr), CS_ARG(mo),
+                     CS_ARG(wd),    CS_ARG(nesterov), CS_ARG(has_momentum), CS_ARG(n)};
     return run_flat(c, "train_sgd", a, NARGS(a), count);
 }
 
@@ -975,7 +1001,8 @@ cs_status cs_cl_adam_step(cs_cl_context *c, const cs_adam_params *o, int t, size
     cl_float eps = (cl_float)o->eps, wd = (cl_float)o->weight_decay;
     cl_float step_size = (cl_float)(o->lr / bc1), bc2 = (cl_float)bc2_sqrt;
     cl_int n = (cl_int)count;
-    cs_cl_arg a[] = {CS_ARG(param), CS_ARG(grad), CS_ARG(m),  CS_ARG(v),         CS_ARG(b1),  CS_ARG(omb1), CS_ARG(b2),
-                     CS_ARG(omb2),  CS_ARG(eps),  CS_ARG(wd), CS_ARG(step_size), CS_ARG(bc2), CS_ARG(n)};
+    cs_cl_arg a[] = {CS_ARG(param),     CS_ARG(grad), CS_ARG(m),    CS_ARG(v),   CS_ARG(b1),
+                     CS_ARG(omb1),      CS_ARG(b2),   CS_ARG(omb2), CS_ARG(eps), CS_ARG(wd),
+                     CS_ARG(step_size), CS_ARG(bc2),  CS_ARG(n)};
     return run_flat(c, "train_adam", a, NARGS(a), count);
 }
