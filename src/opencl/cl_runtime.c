@@ -182,6 +182,9 @@ void cs_cl_close(cs_cl_context *c)
         return;
     cs_cl_events_reset(c);
     free(c->events);
+    for (int i = 0; i < 4; i++)
+        if (c->scratch[i])
+            clReleaseMemObject(c->scratch[i]);
     for (int i = 0; i < c->n_kernels; i++)
         if (c->kernels[i].kernel)
             clReleaseKernel(c->kernels[i].kernel);

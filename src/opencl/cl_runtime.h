@@ -66,6 +66,8 @@ typedef struct cs_cl_context {
     int cur_node;                 /* node the next launches belong to */
     cs_cl_event_rec *events;      /* profiling events since the last reset */
     int n_events, cap_events;
+    cl_mem scratch[4];            /* training kernels' reusable scratch (cl_train.c), or NULL */
+    size_t scratch_bytes[4];
     double build_ms;              /* time to get the program (build or cache) */
     int from_cache;               /* 1 if the program came from the disk cache */
 } cs_cl_context;

@@ -7,7 +7,6 @@
  */
 #include <limits.h>
 #include <math.h>
-#include <pthread.h>
 
 #include "opencl/cl_train.h"
 
@@ -144,52 +143,40 @@ static void release(cl_mem *m)
 }
 
 /* The big scratch buffers (packed x and dy, the phase-grid dx, the weight
- * gradient partials) are kept between calls: on CPU devices a fresh buffer
- * costs a page fault per 4 KiB on first touch, as much as the kernels
- * themselves for large activations. They serve one OpenCL context at a time (a
- * call on another context drops them) and only grow; the in-order queue runs
- * one call's kernels before the next call's. A call holds its own reference to
- * what it got, so a buffer dropped or replaced by another thread's call stays
- * valid for the kernels that use it. */
+ * gradient partials) are kept in the context between calls (c->scratch,
+ * released by cs_cl_close): on CPU devices a fresh buffer costs a page fault
+ * per 4 KiB on first touch, as much as the kernels themselves for large
+ * activations. They only grow; the in-order queue runs one call's kernels
+ * before the next call's, and calls on one context are not concurrent. A call
+ * holds its own reference to what it got, so a buffer replaced by a later,
+ * larger call stays valid for the kernels already queued. */
 enum { SCRATCH_XQ = 0, SCRATCH_DYQ, SCRATCH_DXQ, SCRATCH_PART, SCRATCH_SLOTS };
-static pthread_mutex_t scratch_lock = PTHREAD_MUTEX_INITIALIZER;
-static cl_context scratch_ctx = NULL;
-static cl_mem scratch_buf[SCRATCH_SLOTS];
-static size_t scratch_bytes[SCRATCH_SLOTS];
+_Static_assert(SCRATCH_SLOTS <= (int)(sizeof ((cs_cl_context *)0)->scratch / sizeof(cl_mem)),
+               "cs_cl_context has a slot per scratch");
 
-/* *out = cached scratch `slot` of at least `floats` floats (4-byte elements),
- * with a reference of the caller's own (release() it). */
+/* *out = scratch `slot` of at least `floats` floats (4-byte elements), with a
+ * reference of the caller's own (release() it). */
 static cs_status scratch_cached(cs_cl_context *c, const char *op, int slot, long long floats, cl_mem *out)
 {
     cs_status st = check_count(op, "a scratch buffer", floats);
     if (st != CS_OK)
         return st;
     const size_t bytes = (size_t)(floats > 0 ? floats : 1) * sizeof(float);
-    pthread_mutex_lock(&scratch_lock);
-    if (scratch_ctx != c->ctx) {
-        for (int i = 0; i < SCRATCH_SLOTS; i++) {
-            release(&scratch_buf[i]);
-            scratch_bytes[i] = 0;
-        }
-        scratch_ctx = c->ctx;
-    }
-    if (scratch_bytes[slot] < bytes) {
-        release(&scratch_buf[slot]);
-        scratch_bytes[slot] = 0;
+    if (c->scratch_bytes[slot] < bytes) {
+        release(&c->scratch[slot]);
+        c->scratch_bytes[slot] = 0;
         cl_int err = CL_SUCCESS;
-        scratch_buf[slot] = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, bytes, NULL, &err);
-        if (err != CL_SUCCESS || scratch_buf[slot] == NULL) {
-            scratch_buf[slot] = NULL;
-            pthread_mutex_unlock(&scratch_lock);
+        c->scratch[slot] = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, bytes, NULL, &err);
+        if (err != CL_SUCCESS || c->scratch[slot] == NULL) {
+            c->scratch[slot] = NULL;
             *out = NULL;
             return cs_error(CS_ERR_NO_MEMORY, "%s: cannot allocate %zu bytes of device scratch: %s", op,
                             bytes, cs_cl_error_name(err));
         }
-        scratch_bytes[slot] = bytes;
+        c->scratch_bytes[slot] = bytes;
     }
-    clRetainMemObject(scratch_buf[slot]);
-    *out = scratch_buf[slot];
-    pthread_mutex_unlock(&scratch_lock);
+    clRetainMemObject(c->scratch[slot]);
+    *out = c->scratch[slot];
     return CS_OK;
 }
 
