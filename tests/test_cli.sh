@@ -39,7 +39,7 @@ t_no_platform() {
 
 src=$(cd "$(dirname "$0")/.." && pwd)
 img=$src/assets/images/fashion-ankle-boot.png
-t_models()     { expect_status 0 "$bin" models && [ "$(grep -c . "$tmp/out")" -eq 29 ] && has "resnet50" "$tmp/out"; }
+t_models()     { expect_status 0 "$bin" models && [ "$(grep -c . "$tmp/out")" -eq 35 ] && has "resnet50" "$tmp/out"; }
 t_models_json() { expect_status 0 "$bin" models --json && has '"model": "densenet121"' "$tmp/out" &&
                   has '"params": 7978856' "$tmp/out"; }
 t_info()       { expect_status 0 "$bin" info resnet50 && has "total: .* 25557032 trainable parameters, 4.089 GMACs" "$tmp/out" &&
@@ -47,11 +47,12 @@ t_info()       { expect_status 0 "$bin" info resnet50 && has "total: .* 25557032
 t_info_input() { expect_status 0 "$bin" info resnet18 --input 64x64 && has "512x2x2" "$tmp/out"; }
 t_info_keys()  { expect_status 0 "$bin" info lenet5 --keys && has "^c1.weight \[6, 1, 5, 5\]" "$tmp/out"; }
 t_info_bad()   { expect_status 1 "$bin" info resnet19 && has "unknown model 'resnet19'" "$tmp/err"; }
-t_run()        { expect_status 0 "$bin" run lenet5 "$img" --top 3 && has "untrained" "$tmp/out" &&
-                 [ "$(grep -c '%' "$tmp/out")" -eq 3 ]; }
+t_run()        { expect_status 0 "$bin" run lenet5 "$img" --top 3 && has "trained (.*lenet5.safetensors)" "$tmp/out" &&
+                 [ "$(grep -c '%' "$tmp/out")" -eq 3 ] && grep -A1 "fashion-ankle-boot" "$tmp/out" | has "Ankle boot" -; }
+t_run_untrained() { expect_status 0 "$bin" run resnet18 "$src/assets/images/cat.jpg" --top 2 && has "untrained" "$tmp/out"; }
 t_run_cpu()    { expect_status 0 "$bin" run lenet5 "$img" --device cpu --quiet && has "fashion-ankle-boot" "$tmp/out"; }
 t_run_json()   { expect_status 0 "$bin" run lenet5 "$img" "$img" --json --top 2 && [ "$(grep -c '"top": \[{' "$tmp/out")" -eq 2 ] &&
-                 has '"trained": false' "$tmp/out"; }
+                 has '"trained": true' "$tmp/out"; }
 t_run_npy()    {
     expect_status 0 "$bin" run lenet5 "$img" "$img" --output-npy "$tmp/y.npy" --quiet &&
         [ -s "$tmp/y.npy" ] && head -c 128 "$tmp/y.npy" | grep -q "'shape': (2, 10)"
@@ -116,6 +117,58 @@ check "run: a 16-bit PGM decodes (stb 2.27 over-read worked around)" t_run_pgm16
 check "run: a JPEG with an oversized Huffman table is refused (fuzz finding)" t_run_jpeg_dht
 check "run: a PNG chunk longer than the file is refused (fuzz finding)" t_run_png_chunk
 check "bench --json" t_bench
+check "run: a model without shipped weights says untrained" t_run_untrained
+# Training and evaluation (Fashion-MNIST from Debian's dataset-fashion-mnist).
+fm=/usr/share/datasets/fashion-mnist
+t_train() {
+    expect_status 0 "$bin" train lenet5 --epochs 1 --limit 640 --batch 32 --out "$tmp/l5.safetensors" &&
+        has "^epoch 1/1: loss .* test acc .*saved" "$tmp/out" && [ -s "$tmp/l5.safetensors" ] &&
+        [ -s "$tmp/l5.safetensors.state" ]
+}
+t_train_resume() {
+    expect_status 0 "$bin" train lenet5 --epochs 2 --limit 640 --batch 32 --out "$tmp/l5.safetensors" --resume &&
+        has "(resumed)" "$tmp/out" && has "^epoch 2/2" "$tmp/out" && ! grep -q "^epoch 1/" "$tmp/out" &&
+        expect_status 0 "$bin" train lenet5 --epochs 2 --limit 640 --batch 32 --out "$tmp/l5.safetensors" --resume &&
+        has "nothing to do" "$tmp/out"
+}
+t_train_sigint() { # Ctrl-C: exit 130, the last checkpoint stays loadable
+    "$bin" train lenet5 --epochs 100 --limit 640 --batch 32 --out "$tmp/l5.safetensors" --resume \
+        >"$tmp/out" 2>"$tmp/err" &
+    local pid=$!
+    sleep 3
+    kill -INT "$pid"
+    wait "$pid"
+    local got=$?
+    [ "$got" -eq 130 ] || { echo "  exit status $got, wanted 130"; return 1; }
+    has "interrupted" "$tmp/err" && ls "$tmp" | { ! grep -q "tmp\."; } &&
+        expect_status 0 "$bin" eval lenet5 --weights "$tmp/l5.safetensors" --limit 500 && has "^accuracy: " "$tmp/out"
+}
+t_train_bad_model() { expect_status 1 "$bin" train alexnet --out "$tmp/a.safetensors" --epochs 1 &&
+                      has "alexnet takes 3x224x224" "$tmp/err" && [ ! -e "$tmp/a.safetensors" ]; }
+t_train_no_out() { expect_status 2 "$bin" train lenet5 && has "--out" "$tmp/err"; }
+t_train_no_data() { expect_status 1 "$bin" train lenet5 --data "$tmp/nowhere" --out "$tmp/x.safetensors" &&
+                    has "dataset-fashion-mnist" "$tmp/err"; }
+t_train_bad_opt() { expect_status 2 "$bin" train lenet5 --out x --optimizer rmsprop && has "sgd or adam" "$tmp/err"; }
+t_eval() { expect_status 0 "$bin" eval lenet5 && has "^accuracy: 9\|^accuracy: 8[9]" "$tmp/out"; }
+t_eval_confusion() { expect_status 0 "$bin" eval lenet5 --limit 1000 --confusion --device cpu &&
+                     has "Ankle boot" "$tmp/out" && has "recall" "$tmp/out" && has "(.* of 1000)" "$tmp/out"; }
+t_eval_json() { expect_status 0 "$bin" eval fashion_resnet8 --limit 200 --json && has '"accuracy":' "$tmp/out" &&
+                has '"images":200' "$tmp/out"; }
+if [ -d "$fm" ]; then
+    check "train: one epoch writes the weights and the optimizer state" t_train
+    check "train --resume: continues at the next epoch, nothing to do when done" t_train_resume
+    check "train: Ctrl-C exits 130 and leaves the last checkpoint intact" t_train_sigint
+    check "train: a model that does not fit 28x28 grey is refused clearly" t_train_bad_model
+    check "train: --data without the IDX files: clear error" t_train_no_data
+    check "eval: the shipped lenet5 reaches 89% on the test set" t_eval
+    check "eval --confusion on the CPU reference" t_eval_confusion
+    check "eval --json" t_eval_json
+else
+    echo "SKIP train/eval: $fm is missing (apt-get install dataset-fashion-mnist)"
+fi
+check "train: --out is required" t_train_no_out
+check "train: unknown optimizer" t_train_bad_opt
+
 check "no arguments: usage, exit 2" t_no_args
 check "unknown command: exit 2" t_unknown
 check "devices --help" t_dev_help
