@@ -168,6 +168,11 @@ static int try_dir(const char *dir, const char *rel, char *out, size_t size, cha
     snprintf(tried + used, tsize - used, "%s%s", used ? ", " : "", cand);
     if (n < 0 || (size_t)n >= sizeof cand || !is_file(cand))
         return 0;
+    /* "build/../assets/x" reads better as "/src/assets/x" in messages */
+    char *canon = realpath(cand, NULL);
+    if (canon && strlen(canon) < sizeof cand)
+        n = snprintf(cand, sizeof cand, "%s", canon);
+    free(canon);
     if ((size_t)n >= size)
         return -1;
     memcpy(out, cand, (size_t)n + 1);
