@@ -2,6 +2,8 @@
  * relative to the tour file first, then to the shipped assets/images.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,18 @@ static void resolve_image(const char *tour_path, const char *name, char *out, si
     snprintf(rel, sizeof rel, "images/%s", name);
     if (cs_asset_path(rel, out, size) != CS_OK)
         snprintf(out, size, "%s", name);
+}
+
+/* zoom: a channel (0 and up) or -1 for none; anything else is refused. */
+static int parse_zoom(const char *v, int *out)
+{
+    char *end = NULL;
+    errno = 0;
+    const long z = strtol(v, &end, 10);
+    if (end == v || *end != '\0' || errno == ERANGE || z < -1 || z > INT_MAX)
+        return -1;
+    *out = (int)z;
+    return 0;
 }
 
 static int parse_scope(const char *v)
@@ -80,13 +94,23 @@ int vw_tour_load(vw_tour **out, const char *spec, char *err, size_t err_size)
         return -1;
     }
     t->steps = steps;
-    char line[2048] = {0};
-    int open = 0, lineno = 0, bad = 0;
+    char line[2048] = {0}; /* a longer line is refused, not split */
+    int open = 0, lineno = 0, bad = 0, too_long = 0;
     vw_tour_step cur = {0};
     cur.zoom = -1;
     cur.scope = -1;
-    while (!bad && fgets(line, sizeof line, f)) {
+    while (!bad) {
+        line[sizeof line - 1] = 'x'; /* fgets NUL-terminates here only when it fills the buffer */
+        if (!fgets(line, sizeof line, f))
+            break;
         lineno++;
+        if (line[sizeof line - 1] == '\0' && line[sizeof line - 2] != '\n') {
+            const int c = getc(f);
+            if (c != EOF && c != '\n') {
+                bad = too_long = lineno;
+                break;
+            }
+        }
         char *p = trim(line);
         if (p[0] == '#')
             continue;
@@ -113,15 +137,20 @@ int vw_tour_load(vw_tour **out, const char *spec, char *err, size_t err_size)
         open = 1;
         if (strcmp(p, "model") == 0) {
             snprintf(cur.model, sizeof cur.model, "%s", v);
+            if (!v[0])
+                bad = lineno;
         } else if (strcmp(p, "image") == 0) {
             resolve_image(path, v, cur.image, sizeof cur.image);
+            if (!v[0])
+                bad = lineno;
         } else if (strcmp(p, "layer") == 0) {
             snprintf(cur.layer, sizeof cur.layer, "%s", v);
         } else if (strcmp(p, "caption") == 0) {
             size_t n = strlen(cur.caption);
             snprintf(cur.caption + n, sizeof cur.caption - n, "%s%s", n ? " " : "", v);
         } else if (strcmp(p, "zoom") == 0) {
-            cur.zoom = atoi(v);
+            if (parse_zoom(v, &cur.zoom) != 0)
+                bad = lineno;
         } else if (strcmp(p, "scope") == 0) {
             cur.scope = parse_scope(v);
             if (cur.scope < 0)
@@ -134,10 +163,12 @@ int vw_tour_load(vw_tour **out, const char *spec, char *err, size_t err_size)
         t->steps[t->count++] = cur;
     fclose(f);
     if (bad || t->count == 0 || !t->steps[0].model[0]) {
-        if (bad)
+        if (too_long)
+            snprintf(err, err_size, "%s:%d: line longer than %d bytes", path, bad, (int)sizeof line - 1);
+        else if (bad)
             snprintf(err, err_size,
                      "%s:%d: unknown key or value (keys: title, model, image, layer, caption, zoom, "
-                     "scope)",
+                     "scope; model and image need a value, zoom a channel or -1)",
                      path, bad);
         else
             snprintf(err, err_size, "%s: no steps, or the first step names no model", path);

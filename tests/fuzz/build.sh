@@ -10,7 +10,9 @@
 #                                         instead of Debian's prebuilt libstb
 #
 # Needs clang with the libFuzzer runtime (Debian: apt-get install clang
-# libclang-rt-14-dev) and libstb-dev. Binaries land in OUT_DIR/fuzz_<name>.
+# libclang-rt-14-dev), libstb-dev, zlib1g-dev (IDX) and libsdl2-dev (the tour
+# harness compiles viewer/tour.c, whose headers include SDL.h; it links no
+# SDL). Binaries land in OUT_DIR/fuzz_<name>.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -33,6 +35,10 @@ fi
 
 stb_cflags=$(pkg-config --cflags stb 2>/dev/null || echo "-I/usr/include/stb")
 stb_libs=$(pkg-config --libs stb 2>/dev/null || echo "-lstb")
+if ! sdl_cflags=$(pkg-config --cflags sdl2 2>/dev/null); then
+    echo "build.sh: SDL2 headers not found for the tour harness (hint: apt-get install libsdl2-dev)" >&2
+    exit 1
+fi
 # cs_config.h (asset directories) comes from the meson build dir when there is one.
 cfg=""
 for d in "$root/build" "$root/builddir"; do
@@ -47,9 +53,9 @@ cflags="-std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $san -I$root
 cflags="$cflags -Wall -Wextra -Wno-unused-parameter"
 
 lib_sources="core/status.c core/graph.c
-io/json.c io/safetensors.c io/npy.c io/image.c io/labels.c io/grid.c
+io/json.c io/safetensors.c io/npy.c io/image.c io/labels.c io/grid.c io/idx.c
 models/registry.c models/layers.c models/init.c models/lenet.c models/alexnet.c models/googlenet.c
-models/vgg.c models/resnet.c models/xception.c models/senet.c models/densenet.c"
+models/vgg.c models/resnet.c models/xception.c models/senet.c models/densenet.c models/fashion.c"
 
 objs=""
 for s in $lib_sources; do
@@ -78,13 +84,25 @@ fi
 # and includes src/cli/cmd_run.c itself.
 # shellcheck disable=SC2086
 "$cc" $cflags -fsanitize=fuzzer-no-link -c "$root/src/cli/cli_util.c" -o "$out/obj/cli_cli_util.o"
+# The tour harness links viewer/tour.c alone (its state calls are stubbed in
+# fuzz_tour.c); SDL.h only for the types in state.h/render.h.
+# shellcheck disable=SC2086
+"$cc" $cflags $sdl_cflags -fsanitize=fuzzer-no-link -c "$root/viewer/tour.c" -o "$out/obj/viewer_tour.o"
 
-for h in json safetensors npy image cli; do
+harnesses="json safetensors npy image cli idx tour"
+for h in $harnesses; do
     extra=""
-    [ "$h" = image ] && extra="$stb_obj"
-    [ "$h" = cli ] && extra="$out/obj/cli_cli_util.o"
+    hflags=""
+    case "$h" in
+    image) extra="$stb_obj" ;;
+    cli) extra="$out/obj/cli_cli_util.o" ;;
+    tour)
+        extra="$out/obj/viewer_tour.o"
+        hflags="-I$root/viewer $sdl_cflags"
+        ;;
+    esac
     # shellcheck disable=SC2086
-    "$cc" $cflags -D_GNU_SOURCE -fsanitize=fuzzer "$here/fuzz_$h.c" $extra "$out/libcs_fuzz.a" $stb_libs -lm \
+    "$cc" $cflags $hflags -D_GNU_SOURCE -fsanitize=fuzzer "$here/fuzz_$h.c" $extra "$out/libcs_fuzz.a" $stb_libs -lz -lm \
         -o "$out/fuzz_$h"
 done
-echo "build.sh: built $(for h in json safetensors npy image cli; do printf 'fuzz_%s ' $h; done)in $out (stb: $stb)"
+echo "build.sh: built $(for h in $harnesses; do printf 'fuzz_%s ' "$h"; done)in $out (stb: $stb)"

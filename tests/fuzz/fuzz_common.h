@@ -41,17 +41,20 @@ static inline void fuzz_log(const char *what, cs_status st)
         fprintf(stderr, "  %s: %s %.200s\n", what, cs_status_name(st), st == CS_OK ? "" : cs_last_error());
 }
 
-/* Writes data to a memfd created once and returns "/proc/self/fd/N", which
- * open()/fopen() reopen as a regular file of exactly `size` bytes. */
-static inline const char *fuzz_file(const uint8_t *data, size_t size)
+/* Writes data to memfd number `slot` (0..3, each created once) and returns
+ * "/proc/self/fd/N", which open()/fopen() reopen as a regular file of exactly
+ * `size` bytes. Harnesses whose API takes two paths use two slots. */
+static inline const char *fuzz_file_slot(int slot, const uint8_t *data, size_t size)
 {
-    static int fd = -1;
-    static char path[64];
-    if (fd < 0) {
-        fd = memfd_create("convscope-fuzz", MFD_CLOEXEC);
-        FUZZ_CHECK(fd >= 0);
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    static int fds[4] = {-1, -1, -1, -1};
+    static char paths[4][64];
+    FUZZ_CHECK(slot >= 0 && slot < 4);
+    if (fds[slot] < 0) {
+        fds[slot] = memfd_create("convscope-fuzz", MFD_CLOEXEC);
+        FUZZ_CHECK(fds[slot] >= 0);
+        snprintf(paths[slot], sizeof paths[slot], "/proc/self/fd/%d", fds[slot]);
     }
+    const int fd = fds[slot];
     FUZZ_CHECK(ftruncate(fd, 0) == 0);
     size_t done = 0;
     while (done < size) {
@@ -59,7 +62,13 @@ static inline const char *fuzz_file(const uint8_t *data, size_t size)
         FUZZ_CHECK(n > 0);
         done += (size_t)n;
     }
-    return path;
+    return paths[slot];
+}
+
+/* The input as the one file a path-based loader reads (slot 0). */
+static inline const char *fuzz_file(const uint8_t *data, size_t size)
+{
+    return fuzz_file_slot(0, data, size);
 }
 
 #endif

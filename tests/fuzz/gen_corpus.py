@@ -356,12 +356,140 @@ def cli_seeds():
                                    "2147483648", "--top"))
 
 
+# --------------------------------------------------------------------------
+# IDX (fuzz_idx): [flags][split, 2 bytes big-endian][file A][file B]
+# --------------------------------------------------------------------------
+
+import gzip as _gzip
+
+
+def idx(dims, data=None, magic_type=0x08, ndim=None, raw_dims=None):
+    """An IDX file: 00 00 type ndim, big-endian sizes, then the bytes."""
+    nd = len(dims) if ndim is None else ndim
+    head = bytes([0, 0, magic_type, nd]) + b"".join(struct.pack(">I", d) for d in (raw_dims or dims))
+    if data is None:
+        n = 1
+        for d in dims:
+            n *= d
+        data = bytes((i * 37 + 11) & 0xFF for i in range(n))
+    return head + data
+
+
+def gz(data):
+    return _gzip.compress(data, compresslevel=6, mtime=0)
+
+
+def idx_input(a, b=b"", flags=0):
+    """Harness input: A (images) and B (labels); flags bit 0/1: the harness
+    gzips A/B, bits 2-4: bytes cut off its gzip streams, bit 5: stored,
+    bits 6-7: extra channels for cs_dataset_input."""
+    return bytes([flags]) + struct.pack(">H", len(a)) + a + b
+
+
+def idx_seeds():
+    images = idx([2, 3, 3])
+    labels = idx([2], bytes([3, 7]))
+    only = lambda f, flags=0: bytes([flags, 0xFF, 0xFF]) + f  # A only, B empty
+    put("idx", "pair-plain.bin", idx_input(images, labels))
+    put("idx", "pair-harness-gzip.bin", idx_input(images, labels, flags=3))
+    put("idx", "pair-harness-gzip-stored.bin", idx_input(images, labels, flags=3 | 32))
+    put("idx", "pair-gz-files.bin", idx_input(gz(images), gz(labels)))
+    put("idx", "pair-mixed.bin", idx_input(gz(images), labels))
+    mnist = idx([1, 28, 28])
+    put("idx", "pair-28x28.bin", idx_input(mnist, idx([1], b"\x09"), flags=64))
+    put("idx", "pair-28x28-gzip.bin", idx_input(mnist, idx([1], b"\x02"), flags=3 | 128))
+    put("idx", "pair-empty.bin", idx_input(idx([0, 28, 28]), idx([0])))
+    put("idx", "pair-swapped.bin", idx_input(labels, images))
+    put("idx", "pair-count-mismatch.bin", idx_input(images, idx([3], b"\0\1\2")))
+    put("idx", "images.bin", only(images))
+    put("idx", "labels.bin", only(labels))
+    put("idx", "images-gz.bin", only(gz(images)))
+    put("idx", "rank2.bin", only(idx([2, 5])))
+    # truncated and trailing
+    put("idx", "trunc-data.bin", idx_input(images[:-3], labels))
+    put("idx", "trunc-header.bin", only(images[:9]))
+    put("idx", "trunc-magic.bin", only(images[:3]))
+    put("idx", "trailing.bin", idx_input(images + b"\0", labels))
+    put("idx", "trunc-gz-data.bin", only(gz(images)[:-12]))
+    put("idx", "trunc-gz-trailer.bin", only(gz(images)[:-4]))
+    put("idx", "harness-gz-cut.bin", idx_input(images, labels, flags=3 | (3 << 2)))
+    put("idx", "gz-two-members.bin", only(gz(images[:10]) + gz(images[10:])))
+    put("idx", "gz-trailing-garbage.bin", only(gz(images) + b"\0\0\0\0garbage"))
+    put("idx", "gz-bad-crc.bin", only(gz(images)[:-8] + b"\0\0\0\0" + gz(images)[-4:]))
+    put("idx", "gz-header-only.bin", only(b"\x1f\x8b\x08\x00\0\0\0\0\0\x03"))
+    # other types and ranks
+    put("idx", "type-float.bin", only(idx([2, 2, 2], b"\0" * 32, magic_type=0x0D)))
+    put("idx", "type-sbyte.bin", only(idx([4], b"\xff\x01\x00\x80", magic_type=0x09)))
+    put("idx", "type-int.bin", only(idx([1], b"\0\0\0\1", magic_type=0x0C)))
+    put("idx", "rank0.bin", only(bytes([0, 0, 8, 0])))
+    put("idx", "rank4.bin", only(idx([1, 1, 1, 1])))
+    put("idx", "bad-magic.bin", only(b"\x01\x00\x08\x01\0\0\0\1\x05"))
+    # sizes at and over the limits (the data is missing: truncated after them)
+    put("idx", "items-limit.bin", only(idx([10000000], b"")))
+    put("idx", "items-over.bin", only(idx([10000001], b"")))
+    put("idx", "dim-limit.bin", only(idx([1, 4096, 4096], b"")))
+    put("idx", "dim-over.bin", only(idx([1, 4097, 1], b"")))
+    put("idx", "bytes-over.bin", only(idx([10000000, 4096, 4096], b"")))
+    put("idx", "bytes-at-limit.bin", only(idx([256, 4096, 4096], b"")))
+    put("idx", "dim-ffffffff.bin", only(idx([0xFFFFFFFF], b"")))
+    # a small gzip bomb: 200 KB of zeros behind a header that promises them
+    bomb = idx([200, 32, 32], b"\0" * (200 * 32 * 32))
+    put("idx", "gz-zeros.bin", only(gz(bomb)))
+
+
+# --------------------------------------------------------------------------
+# Viewer tours (fuzz_tour): the input is the tour file
+# --------------------------------------------------------------------------
+
+def tour_seeds():
+    tours = os.path.join(HERE, "..", "..", "assets", "tours")
+    if os.path.isdir(tours):
+        for name in sorted(os.listdir(tours)):
+            if name.endswith(".tour"):
+                with open(os.path.join(tours, name), "rb") as f:
+                    put("tour", "shipped-" + name, f.read())
+    put("tour", "every-key.tour",
+        "# every key\ntitle A tour\n\nmodel lenet5\nimage fashion-ankle-boot.png\nlayer c1\n"
+        "caption first line\ncaption joined line\nzoom 3\nscope channel\n\n"
+        "layer 4\nscope layer\n\nlayer s2\nscope block\nzoom -1\n\nimage /abs/path.png\nscope global\n")
+    put("tour", "minimal.tour", "model resnet18\n")
+    put("tour", "two-models.tour", "model lenet5\nlayer c1\n\nmodel resnet18\nlayer layer1.0\n")
+    put("tour", "comments-blanks.tour",
+        "  # indented comment\n\n\n   \t\nmodel vgg11\n# between keys\nlayer 0\n\t\n\n\n\nlayer 1\n")
+    put("tour", "crlf.tour", "title T\r\n\r\nmodel lenet5\r\nlayer c1\r\ncaption x\r\n\r\nlayer s2\r\n")
+    put("tour", "tabs.tour", "model\tlenet5\nlayer\t\tc1\ncaption\t a \t b \t\n")
+    put("tour", "no-newline-at-end.tour", "model lenet5\nlayer c1")
+    put("tour", "key-no-value.tour", "model lenet5\nlayer\ncaption\nzoom\n")
+    put("tour", "zoom-values.tour", "model lenet5\nzoom 0\n\nzoom 5\n\nzoom -1\n\nzoom 2147483647\n")
+    for i, z in enumerate(["-5", "abc", "99999999999", "2147483648", "7x", "", "+3 4"]):
+        put("tour", "bad-zoom-%d.tour" % i, "model lenet5\nzoom %s\n" % z)
+    put("tour", "layer-values.tour", "model lenet5\nlayer -1\n\nlayer 99999999999\n\nlayer 2147483648\n")
+    put("tour", "image-relative.tour", "model lenet5\nimage ../x/../y.png\n\nimage .\n\nimage 3\n")
+    put("tour", "title-only.tour", "title Nothing else\n")
+    put("tour", "empty.tour", "")
+    put("tour", "comment-only.tour", "# nothing\n")
+    put("tour", "no-first-model.tour", "layer c1\n\nmodel lenet5\n")
+    put("tour", "bad-key.tour", "model lenet5\ncolour red\n")
+    put("tour", "bad-scope.tour", "model lenet5\nscope everything\n")
+    put("tour", "model-empty-later.tour", "model lenet5\n\nmodel\nlayer c1\n")
+    put("tour", "nul-byte.tour", b"model lenet5\nlayer c\x001\ncaption a\x00b\n")
+    put("tour", "many-steps.tour", "model lenet5\n" + "layer c1\n\n" * 300)
+    put("tour", "long-values.tour",
+        "title " + "T" * 300 + "\nmodel " + "m" * 100 + "\nlayer " + "l" * 200 + "\nimage " + "i" * 1100 +
+        "\n" + ("caption " + "c" * 400 + "\n") * 4)
+    # a line longer than the parser's 2048-byte line buffer, "model" where it splits
+    put("tour", "long-line.tour", "model lenet5\ncaption " + "x" * (2047 - 8) + "model resnet18\n")
+    put("tour", "utf8.tour", "title Grüße 😀\nmodel lenet5\ncaption Schön — “quoted”\n")
+
+
 def main():
     json_seeds()
     safetensors_seeds()
     npy_seeds()
     image_seeds()
     cli_seeds()
+    idx_seeds()
+    tour_seeds()
     for h in sorted(os.listdir(OUT)):
         files = os.listdir(os.path.join(OUT, h))
         size = sum(os.path.getsize(os.path.join(OUT, h, f)) for f in files)

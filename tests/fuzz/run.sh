@@ -3,9 +3,12 @@
 # SECONDS (default 30), printing per harness the executions, coverage (cov,
 # ft) and corpus size from libFuzzer's final stats. Exits 1 when any harness
 # crashes (ASan, UBSan, leak, timeout, out-of-memory or a broken invariant),
-# or when a reproducer kept in crashes-found/ still crashes.
+# or when a reproducer kept in crashes-found/ still crashes. The last line is
+# "fuzz: N passed, N failed" over the harnesses (a harness passes when its
+# reproducers pass and fuzzing finds nothing).
 #
-#   tests/fuzz/run.sh [SECONDS] [HARNESS...]    harnesses: json safetensors npy image cli
+#   tests/fuzz/run.sh [SECONDS] [HARNESS...]
+#   harnesses: json safetensors npy image cli idx tour (default: all)
 #
 # Environment: FUZZ_OUT (build and work dir, default tests/fuzz/out),
 # FUZZ_NO_BUILD=1 (reuse the binaries), FUZZ_NICE (default 10), FUZZ_FLAGS
@@ -21,7 +24,8 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 secs=${1:-30}
 [ $# -gt 0 ] && shift
-harnesses=${*:-json safetensors npy image cli}
+all="json safetensors npy image cli idx tour"
+harnesses=${*:-$all}
 out=${FUZZ_OUT:-$here/out}
 nice_level=${FUZZ_NICE:-10}
 
@@ -47,16 +51,22 @@ flags_for() {
     npy) echo "-dict=$here/npy.dict -max_len=8192" ;;
     image) echo "-dict=$here/image.dict -max_len=65536 -malloc_limit_mb=1024" ;;
     cli) echo "-dict=$here/cli.dict -max_len=1024 -close_fd_mask=3" ;; # the CLI prints usage errors
+    # IDX: 8 KiB of gzip inflates to at most ~8 MiB; a header alone may make
+    # the reader reserve its first 64 MiB block; anything over 256 MiB is a bug
+    idx) echo "-dict=$here/idx.dict -max_len=8192 -malloc_limit_mb=256" ;;
+    tour) echo "-dict=$here/tour.dict -max_len=8192" ;; # lines up to 2047 bytes, and longer ones
     *) return 1 ;;
     esac
 }
 
 failed=0
+npass=0
+nfail=0
 summary=""
 for h in $harnesses; do
     bin="$out/fuzz_$h"
     if ! flags=$(flags_for "$h") || [ ! -x "$bin" ]; then
-        echo "run.sh: no harness '$h' (have: json safetensors npy image cli)" >&2
+        echo "run.sh: no harness '$h' (have: $all)" >&2
         exit 2
     fi
     logs="$out/logs/$h"
@@ -68,6 +78,7 @@ for h in $harnesses; do
     regress=""
     for f in "$here/crashes-found/$h"-*; do
         [ -f "$f" ] || continue
+        # shellcheck disable=SC2086
         if ! "$bin" -runs=1 $flags "$f" >"$logs/regress.log" 2>&1; then
             echo "run.sh: $h: crashes-found/$(basename "$f") still crashes:" >&2
             grep -E "ERROR|runtime error|invariant failed|SUMMARY|^    #[0-9]" "$logs/regress.log" | head -20 >&2
@@ -104,6 +115,7 @@ for h in $harnesses; do
         grep -E "ERROR|runtime error|invariant failed|SUMMARY|Test unit written|^    #[0-9]" "$log" | head -40 >&2
         echo "hint: reproduce with $bin FILE; keep FILE as tests/fuzz/crashes-found/$h-<n>" >&2
     fi
+    if [ "$status" = ok ]; then npass=$((npass + 1)); else nfail=$((nfail + 1)); fi
     line=$(printf '%-12s %6ss %10s execs %8s/s  cov %5s  ft %6s  corpus %-12s %s' "$h" "$secs" \
         "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$status")
     echo "$line"
@@ -113,4 +125,6 @@ done
 echo
 echo "== summary (${secs}s per harness)"
 printf '%s' "$summary"
+# one line per run over the harnesses, read by .ci/run
+echo "fuzz: $npass passed, $nfail failed"
 exit $failed
