@@ -229,7 +229,8 @@ cs_status cs_session_set_input(cs_session *s, const float *data, size_t count)
     s->have_input = 0;
     cs_status st = s->be->vt->write(s->be, s->input_buf, data, count);
     if (st != CS_OK)
-        return st;
+        return cs_error_context(st, "writing the input (%zu floats) to %s", count,
+                                s->be->vt->device_name(s->be));
     s->out[s->g->input] = s->input_buf;
     s->have_input = 1;
     return CS_OK;
@@ -257,11 +258,16 @@ static cs_status run_one(cs_session *s, int id)
     /* acquired before any input is given back, so it never aliases an input */
     cs_buf *out = NULL;
     st = acquire(s, node_floats(s, id), &out);
-    if (st != CS_OK)
+    if (st != CS_OK) {
+        cs_error_context(st, "output of node %d '%s' (%s)", id, n->name, cs_op_name(n->op));
         goto cleanup;
+    }
     s->out[id] = out;
     st = s->be->vt->run_node(s->be, g, id, s->batch, in, out);
     if (st != CS_OK) {
+        /* not computed: its buffer goes back to the pool for the retry */
+        give_back(s, out);
+        s->out[id] = NULL;
         cs_error_context(st, "running node %d '%s' (%s) on %s", id, n->name, cs_op_name(n->op),
                          s->be->vt->device_name(s->be));
         goto cleanup;
@@ -350,7 +356,11 @@ cs_status cs_session_read(cs_session *s, int node, float *dst, size_t count)
     if (count < want)
         return cs_error(CS_ERR_INVALID_ARG, "node '%s': destination holds %zu floats, output has %zu", n->name,
                         count, want);
-    return s->be->vt->read(s->be, s->out[s->root[node]], dst, want);
+    cs_status st = s->be->vt->read(s->be, s->out[s->root[node]], dst, want);
+    if (st != CS_OK)
+        cs_error_context(st, "reading node '%s' (%zu floats) from %s", n->name, want,
+                         s->be->vt->device_name(s->be));
+    return st;
 }
 
 double cs_session_node_ms(const cs_session *s, int node)

@@ -122,7 +122,7 @@ static cs_status alloc_zeroed(cs_trainer *t, size_t floats, const float *zeros, 
     cs_status st = t->be->vt->alloc(t->be, floats, out);
     if (st == CS_OK)
         st = t->be->vt->write(t->be, *out, zeros, floats);
-    return st;
+    return st == CS_OK ? st : cs_error_context(st, "zeroing an optimizer state buffer (%zu floats)", floats);
 }
 
 static cs_status check_options(const cs_train_options *o, const cs_graph *g)
@@ -342,15 +342,17 @@ static cs_status write_input(cs_trainer *t, const float *x, size_t count)
                         t->g->nodes[t->g->input].out.c, t->g->nodes[t->g->input].out.h,
                         t->g->nodes[t->g->input].out.w, t->batch);
     cs_buf *in = t->act[t->g->input];
-    if (count == t->in_floats)
-        return t->be->vt->write(t->be, in, x, count);
+    if (count == t->in_floats) {
+        cs_status st = t->be->vt->write(t->be, in, x, count);
+        return st == CS_OK ? st : cs_error_context(st, "writing the input batch (%zu floats)", count);
+    }
     float *full = calloc(t->in_floats, sizeof *full);
     if (!full)
         return cs_error(CS_ERR_NO_MEMORY, "out of host memory for an input batch");
     memcpy(full, x, count * sizeof *full);
     cs_status st = t->be->vt->write(t->be, in, full, t->in_floats);
     free(full);
-    return st;
+    return st == CS_OK ? st : cs_error_context(st, "writing the input batch (%zu floats)", t->in_floats);
 }
 
 static cs_status forward(cs_trainer *t, int training)
@@ -378,7 +380,9 @@ static cs_status forward(cs_trainer *t, int training)
             st = t->be->vt->run_node(t->be, t->g, i, t->batch, ins, t->act[i]);
         free(heap);
         if (st != CS_OK)
-            return cs_error_context(st, "forward of node %d %s", i, nd->name);
+            return cs_error_context(st, "%s forward of node %d '%s' (%s) on %s",
+                                    training ? "training" : "inference", i, nd->name,
+                                    cs_op_name(nd->op), t->be->vt->device_name(t->be));
     }
     return CS_OK;
 }
@@ -387,7 +391,9 @@ static cs_status read_logits(cs_trainer *t)
 {
     const size_t count = (size_t)t->batch * (size_t)t->classes;
     cs_status st = t->be->vt->read(t->be, t->act[t->out_node], t->logits, count);
-    if (st == CS_OK && t->rbf_out)
+    if (st != CS_OK)
+        return cs_error_context(st, "reading the logits (%zu floats)", count);
+    if (t->rbf_out)
         for (size_t i = 0; i < count; i++)
             t->logits[i] = -t->logits[i]; /* RBF outputs are distances */
     return st;
@@ -433,7 +439,8 @@ static cs_status backward(cs_trainer *t)
         st = t->be->vt->backward_node(t->be, g, i, t->batch, ins, t->act[i], t->grad[i],
                                       t->aux[i], dx, dparam);
         if (st != CS_OK)
-            return cs_error_context(st, "backward of node %d %s", i, nd->name);
+            return cs_error_context(st, "backward of node %d '%s' (%s) on %s", i, nd->name,
+                                    cs_op_name(nd->op), t->be->vt->device_name(t->be));
         for (int k = 0; k < nd->n_inputs; k++) {
             int src = nd->inputs[k];
             if (wrote[k] == 1) {
@@ -483,7 +490,7 @@ cs_status cs_trainer_step(cs_trainer *t, const float *x, size_t count, const int
             t->dlogits[i] = -t->dlogits[i];
     if ((st = t->be->vt->write(t->be, t->grad[t->out_node], t->dlogits,
                                (size_t)t->batch * (size_t)t->classes)) != CS_OK)
-        return st;
+        return cs_error_context(st, "writing the loss gradient");
     double t2 = now_ms();
     if ((st = backward(t)) != CS_OK)
         return st;

@@ -117,10 +117,10 @@ static cs_status upload_node_params(cs_cl_backend *b, const cs_node *n, int id)
             src = tmp;
         }
         size_t bytes = t->count * sizeof(float);
-        b->params[id][i] = clCreateBuffer(b->cl->ctx,
-                                          (b->training ? CL_MEM_READ_WRITE : CL_MEM_READ_ONLY) |
-                                              CL_MEM_COPY_HOST_PTR,
-                                          bytes, (void *)src, &err);
+        b->params[id][i] = cs_clCreateBuffer(b->cl->ctx,
+                                             (b->training ? CL_MEM_READ_WRITE : CL_MEM_READ_ONLY) |
+                                                 CL_MEM_COPY_HOST_PTR,
+                                             bytes, (void *)src, &err);
         if (err != CL_SUCCESS) {
             b->params[id][i] = NULL;
             st = cs_error(CS_ERR_NO_MEMORY,
@@ -154,8 +154,8 @@ static cs_status prepare_training_state(cs_cl_backend *b, const cs_graph *g)
             const cs_conv2d_params *p = &n->u.conv.p;
             size_t bytes = (size_t)p->out_channels * (size_t)(n->n_inputs > 0 ?
                                g->nodes[n->inputs[0]].out.c / p->groups : 0);
-            b->masks[i] = clCreateBuffer(b->cl->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
-                                         bytes ? bytes : 1, n->u.conv.mask, &err);
+            b->masks[i] = cs_clCreateBuffer(b->cl->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                                            bytes ? bytes : 1, n->u.conv.mask, &err);
             CS_CL_CHECK_ERR(err, "clCreateBuffer (conv mask)");
         }
     }
@@ -240,7 +240,7 @@ static cs_status cl_alloc(cs_backend *be, size_t floats, cs_buf **out)
     cs_buf *buf = calloc(1, sizeof *buf);
     if (!buf)
         return cs_error(CS_ERR_NO_MEMORY, "out of host memory");
-    buf->mem = clCreateBuffer(b->cl->ctx, CL_MEM_READ_WRITE, n * sizeof(float), NULL, &err);
+    buf->mem = cs_clCreateBuffer(b->cl->ctx, CL_MEM_READ_WRITE, n * sizeof(float), NULL, &err);
     if (err != CL_SUCCESS) {
         free(buf);
         return cs_error(CS_ERR_NO_MEMORY,
@@ -275,8 +275,8 @@ static cs_status cl_write(cs_backend *be, cs_buf *dst, const float *src, size_t 
                         floats, dst->floats);
     if (floats == 0)
         return CS_OK;
-    CS_CL_CHECK(clEnqueueWriteBuffer(b->cl->queue, dst->mem, CL_TRUE, 0, floats * sizeof(float),
-                                     src, 0, NULL, NULL));
+    CS_CL_CHECK(cs_clEnqueueWriteBuffer(b->cl->queue, dst->mem, CL_TRUE, 0, floats * sizeof(float),
+                                        src, 0, NULL, NULL));
 cleanup:
     return st;
 }
@@ -292,8 +292,8 @@ static cs_status cl_read(cs_backend *be, cs_buf *src, float *dst, size_t floats)
                         floats, src->floats);
     if (floats == 0)
         return CS_OK;
-    CS_CL_CHECK(clEnqueueReadBuffer(b->cl->queue, src->mem, CL_TRUE, 0, floats * sizeof(float),
-                                    dst, 0, NULL, NULL));
+    CS_CL_CHECK(cs_clEnqueueReadBuffer(b->cl->queue, src->mem, CL_TRUE, 0, floats * sizeof(float),
+                                       dst, 0, NULL, NULL));
 cleanup:
     return st;
 }
@@ -373,10 +373,7 @@ static cs_status cl_run_node(cs_backend *be, const cs_graph *g, int id, int batc
         st = cs_error(CS_ERR_UNSUPPORTED, "the OpenCL backend has no op %d", (int)n->op);
         break;
     }
-    if (st != CS_OK)
-        cs_error_context(st, "node %d %s (%s) on %s", id, n->name, cs_op_name(n->op),
-                         b->cl->device_name);
-    return st;
+    return st; /* the caller (session, trainer) names the node and the device */
 }
 
 
@@ -426,9 +423,7 @@ static cs_status cl_run_node_train(cs_backend *be, const cs_graph *g, int id, in
     } else {
         return cl_run_node(be, g, id, batch, in, out);
     }
-    if (st != CS_OK)
-        cs_error_context(st, "node %d %s (%s, training) on %s", id, n->name, cs_op_name(n->op),
-                         b->cl->device_name);
+    /* the trainer names the node and the device */
     return st;
 }
 
@@ -490,8 +485,8 @@ static cs_status cl_backward_node(cs_backend *be, const cs_graph *g, int id, int
         break;
     case CS_OP_FLATTEN:
         if (dx0)
-            CS_CL_CHECK(clEnqueueCopyBuffer(c->queue, dy->mem, dx0, 0, 0, n_out * sizeof(float),
-                                            0, NULL, NULL));
+            CS_CL_CHECK(cs_clEnqueueCopyBuffer(c->queue, dy->mem, dx0, 0, 0, n_out * sizeof(float),
+                                               0, NULL, NULL));
         break;
     case CS_OP_DROPOUT:
         if (dx0)
@@ -515,15 +510,15 @@ static cs_status cl_backward_node(cs_backend *be, const cs_graph *g, int id, int
             if (first)
                 st = cs_cl_act_backward(c, CS_ACT_RELU, n_out, y->mem, dy->mem, first);
             if (st == CS_OK && da && db)
-                CS_CL_CHECK(clEnqueueCopyBuffer(c->queue, first, db, 0, 0, n_out * sizeof(float),
-                                                0, NULL, NULL));
+                CS_CL_CHECK(cs_clEnqueueCopyBuffer(c->queue, first, db, 0, 0, n_out * sizeof(float),
+                                                   0, NULL, NULL));
         } else {
             if (da)
-                CS_CL_CHECK(clEnqueueCopyBuffer(c->queue, dy->mem, da, 0, 0,
-                                                n_out * sizeof(float), 0, NULL, NULL));
+                CS_CL_CHECK(cs_clEnqueueCopyBuffer(c->queue, dy->mem, da, 0, 0,
+                                                   n_out * sizeof(float), 0, NULL, NULL));
             if (db)
-                CS_CL_CHECK(clEnqueueCopyBuffer(c->queue, dy->mem, db, 0, 0,
-                                                n_out * sizeof(float), 0, NULL, NULL));
+                CS_CL_CHECK(cs_clEnqueueCopyBuffer(c->queue, dy->mem, db, 0, 0,
+                                                   n_out * sizeof(float), 0, NULL, NULL));
         }
         break;
     }
@@ -545,9 +540,7 @@ static cs_status cl_backward_node(cs_backend *be, const cs_graph *g, int id, int
         break;
     }
 cleanup:
-    if (st != CS_OK)
-        cs_error_context(st, "backward of node %d %s (%s) on %s", id, n->name, cs_op_name(n->op),
-                         c->device_name);
+    /* the trainer names the node and the device */
     return st;
 }
 

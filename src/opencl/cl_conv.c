@@ -479,8 +479,8 @@ cs_status cs_cl_conv_prepare(cs_cl_context *cl, const cs_graph *g, int batch, cl
         }
         if ((st = cs_cl_conv_pack_weight(p, in.c, &pl, w->data, n->u.conv.mask, host)) != CS_OK)
             goto cleanup;
-        params[id][CS_CL_CONV_SLOT_PACKED] = clCreateBuffer(cl->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
-                                                            pl.weight_floats * sizeof *host, host, &err);
+        params[id][CS_CL_CONV_SLOT_PACKED] = cs_clCreateBuffer(
+            cl->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, pl.weight_floats * sizeof *host, host, &err);
         free(host);
         host = NULL;
         if (err != CL_SUCCESS) {
@@ -492,7 +492,7 @@ cs_status cs_cl_conv_prepare(cs_cl_context *cl, const cs_graph *g, int batch, cl
     }
     if (scratch_floats == 0)
         return CS_OK;
-    scratch = clCreateBuffer(cl->ctx, CL_MEM_READ_WRITE, scratch_floats * sizeof(float), NULL, &err);
+    scratch = cs_clCreateBuffer(cl->ctx, CL_MEM_READ_WRITE, scratch_floats * sizeof(float), NULL, &err);
     if (err != CL_SUCCESS) {
         scratch = NULL;
         st = cs_error(CS_ERR_NO_MEMORY,
@@ -502,8 +502,8 @@ cs_status cs_cl_conv_prepare(cs_cl_context *cl, const cs_graph *g, int batch, cl
     }
     /* Zero once: slack past a node's regions is read (never stored) by edge tiles. */
     const float zero = 0.0f;
-    CS_CL_CHECK(clEnqueueFillBuffer(cl->queue, scratch, &zero, sizeof zero, 0, scratch_floats * sizeof(float),
-                                    0, NULL, NULL));
+    CS_CL_CHECK(cs_clEnqueueFillBuffer(cl->queue, scratch, &zero, sizeof zero, 0,
+                                       scratch_floats * sizeof(float), 0, NULL, NULL));
     for (int id = 0; id < g->n_nodes; id++) {
         cs_cl_conv_plan pl;
         if (!node_plan(g, id, batch, &pl) || pl.scratch_floats == 0)
@@ -523,12 +523,13 @@ cs_status cs_cl_conv_repack(cs_cl_context *cl, const cs_graph *g, int batch, cl_
     cs_status st = CS_OK;
     float *w = NULL, *packed = NULL;
     size_t w_cap = 0, packed_cap = 0;
+    const cs_node *n = NULL; /* the conv being re-packed, for the message */
     for (int id = 0; id < g->n_nodes; id++) {
         cs_cl_conv_plan pl;
         if (!node_plan(g, id, batch, &pl) || pl.weight_floats == 0 || !params[id][CS_CL_CONV_SLOT_PACKED] ||
             !params[id][0])
             continue;
-        const cs_node *n = &g->nodes[id];
+        n = &g->nodes[id];
         const cs_shape in = g->nodes[n->inputs[0]].out;
         const size_t count = n->params[0].count;
         if (count > w_cap || pl.weight_floats > packed_cap) {
@@ -539,20 +540,22 @@ cs_status cs_cl_conv_repack(cs_cl_context *cl, const cs_graph *g, int batch, cl_
             w = malloc(w_cap * sizeof *w);
             packed = malloc(packed_cap * sizeof *packed);
             if (!w || !packed) {
-                st = cs_error(CS_ERR_NO_MEMORY, "out of host memory re-packing the weight of %s", n->name);
+                st = cs_error(CS_ERR_NO_MEMORY, "out of host memory");
                 goto cleanup;
             }
         }
-        CS_CL_CHECK(clEnqueueReadBuffer(cl->queue, params[id][0], CL_TRUE, 0, count * sizeof *w, w, 0, NULL,
-                                        NULL));
+        CS_CL_CHECK(cs_clEnqueueReadBuffer(cl->queue, params[id][0], CL_TRUE, 0, count * sizeof *w, w, 0,
+                                           NULL, NULL));
         if ((st = cs_cl_conv_pack_weight(&n->u.conv.p, in.c, &pl, w, n->u.conv.mask, packed)) != CS_OK)
             goto cleanup;
-        CS_CL_CHECK(clEnqueueWriteBuffer(cl->queue, params[id][CS_CL_CONV_SLOT_PACKED], CL_TRUE, 0,
-                                         pl.weight_floats * sizeof *packed, packed, 0, NULL, NULL));
+        CS_CL_CHECK(cs_clEnqueueWriteBuffer(cl->queue, params[id][CS_CL_CONV_SLOT_PACKED], CL_TRUE, 0,
+                                            pl.weight_floats * sizeof *packed, packed, 0, NULL, NULL));
     }
 cleanup:
     free(w);
     free(packed);
+    if (st != CS_OK && n)
+        cs_error_context(st, "re-packing the weight of %s", n->name);
     return st;
 }
 

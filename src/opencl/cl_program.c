@@ -407,10 +407,10 @@ static cs_status cache_load(cs_cl_context *c, const char *options, const char *p
     }
     size_t bin_len = (size_t)len;
     const unsigned char *bin = payload;
-    prog = clCreateProgramWithBinary(c->ctx, 1, &c->device, &bin_len, &bin, &bin_status, &err);
+    prog = cs_clCreateProgramWithBinary(c->ctx, 1, &c->device, &bin_len, &bin, &bin_status, &err);
     CS_CL_CHECK_ERR(err, "clCreateProgramWithBinary");
     CS_CL_CHECK_ERR(bin_status, "clCreateProgramWithBinary (binary status)");
-    CS_CL_CHECK(clBuildProgram(prog, 1, &c->device, options, NULL, NULL));
+    CS_CL_CHECK(cs_clBuildProgram(prog, 1, &c->device, options, NULL, NULL));
     *out = prog;
     prog = NULL;
 cleanup:
@@ -517,9 +517,9 @@ static cs_status build_from_source(cs_cl_context *c, const char *options, const 
     char *log = NULL;
     size_t log_len = 0;
     *out = NULL;
-    prog = clCreateProgramWithSource(c->ctx, 1, &src, &src_len, &err);
+    prog = cs_clCreateProgramWithSource(c->ctx, 1, &src, &src_len, &err);
     CS_CL_CHECK_ERR(err, "clCreateProgramWithSource");
-    err = clBuildProgram(prog, 1, &c->device, options, NULL, NULL);
+    err = cs_clBuildProgram(prog, 1, &c->device, options, NULL, NULL);
     if (err == CL_BUILD_PROGRAM_FAILURE || err == CL_INVALID_BUILD_OPTIONS) {
         CS_CL_CHECK(clGetProgramBuildInfo(prog, c->device, CL_PROGRAM_BUILD_LOG, 0, NULL,
                                           &log_len));

@@ -88,6 +88,14 @@ const char *cs_cl_error_name(cl_int err)
 #undef CS_CL_ERR
 }
 
+const char *cs_cl_call_text(const char *text)
+{
+    /* "cs_clEnqueueReadBuffer(...)" -> "clEnqueueReadBuffer(...)" */
+    if (strncmp(text, "cs_cl", 5) == 0 && text[5] >= 'A' && text[5] <= 'Z')
+        return text + 3;
+    return text;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Open and close                                                           */
 /* ------------------------------------------------------------------------ */
@@ -134,6 +142,8 @@ cs_status cs_cl_open(cs_cl_context **out, int index, int profile)
     if (!out)
         return cs_error(CS_ERR_INVALID_ARG, "cs_cl_open: null output");
     *out = NULL;
+    if ((st = cs_cl_fault_init()) != CS_OK)
+        return st;
 
     c = calloc(1, sizeof *c);
     if (!c)
@@ -286,8 +296,8 @@ cs_status cs_cl_run(cs_cl_context *c, const char *name, const cs_cl_arg *args, i
         c->events = ne;
         c->cap_events = cap;
     }
-    CS_CL_CHECK(clEnqueueNDRangeKernel(c->queue, k, (cl_uint)dims, NULL, gsz, local, 0, NULL,
-                                       c->profile ? &ev : NULL));
+    CS_CL_CHECK(cs_clEnqueueNDRangeKernel(c->queue, k, (cl_uint)dims, NULL, gsz, local, 0, NULL,
+                                          c->profile ? &ev : NULL));
     if (c->profile) {
         c->events[c->n_events].node = c->cur_node;
         c->events[c->n_events].event = ev;

@@ -1,7 +1,9 @@
 /* OpenCL runtime shared by the OpenCL backend and its per-op launchers:
  * device selection, context + in-order profiling queue, the one program built
  * from the embedded cl/ sources (with an on-disk binary cache), kernels looked
- * up by name, and the CS_CL_CHECK macro every CL call goes through.
+ * up by name, and the CS_CL_CHECK macro every CL call goes through. Calls that
+ * can fail for the device's reasons go through the cs_cl* wrappers of
+ * cl_fault.h, so tests can make them fail.
  */
 #ifndef CS_OPENCL_RUNTIME_H
 #define CS_OPENCL_RUNTIME_H
@@ -12,9 +14,13 @@
 #include <CL/cl.h>
 
 #include "core/status.h"
+#include "opencl/cl_fault.h"
 
 /* Name of a CL error code, e.g. "CL_OUT_OF_RESOURCES". */
 const char *cs_cl_error_name(cl_int err);
+
+/* The call text for messages, a cs_cl* fault wrapper shown as the CL call it wraps. */
+const char *cs_cl_call_text(const char *text);
 
 /* Check a CL call returning cl_int. Needs `cs_status st` and a `cleanup:`
  * label in the enclosing function: records the call text, the CL error name,
@@ -23,7 +29,8 @@ const char *cs_cl_error_name(cl_int err);
     do {                                                                                \
         cl_int cs_cl_err_ = (call);                                                     \
         if (cs_cl_err_ != CL_SUCCESS) {                                                 \
-            st = cs_error(CS_ERR_DEVICE, "%s failed: %s (%d) at %s:%d", #call,          \
+            st = cs_error(CS_ERR_DEVICE, "%s failed: %s (%d) at %s:%d",                 \
+                          cs_cl_call_text(#call),                                       \
                           cs_cl_error_name(cs_cl_err_), (int)cs_cl_err_, __FILE__,      \
                           __LINE__);                                                    \
             goto cleanup;                                                               \

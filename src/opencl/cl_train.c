@@ -125,8 +125,8 @@ static cs_status scratch(cs_cl_context *c, const char *op, long long floats, cl_
     cs_status st = check_count(op, "a scratch buffer", floats);
     if (st != CS_OK)
         return st;
-    *out = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, (size_t)(floats > 0 ? floats : 1) * sizeof(float), NULL,
-                          &err);
+    *out = cs_clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, (size_t)(floats > 0 ? floats : 1) * sizeof(float),
+                             NULL, &err);
     if (err != CL_SUCCESS || *out == NULL) {
         *out = NULL;
         return cs_error(CS_ERR_NO_MEMORY, "%s: cannot allocate %lld bytes of device scratch: %s", op,
@@ -166,7 +166,7 @@ static cs_status scratch_cached(cs_cl_context *c, const char *op, int slot, long
         release(&c->scratch[slot]);
         c->scratch_bytes[slot] = 0;
         cl_int err = CL_SUCCESS;
-        c->scratch[slot] = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, bytes, NULL, &err);
+        c->scratch[slot] = cs_clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, bytes, NULL, &err);
         if (err != CL_SUCCESS || c->scratch[slot] == NULL) {
             c->scratch[slot] = NULL;
             *out = NULL;
