@@ -422,6 +422,9 @@ enum {
     CS_SESSION_PROFILE = 1u << 1   /* per-node device times */
 };
 
+/* A session reads `g` until it is freed: the graph must outlive its sessions
+ * unchanged. Any number of sessions may share one graph, from any threads; a
+ * session itself is used by one thread at a time (README, "Threads"). */
 cs_status cs_session_create(cs_session **out, const cs_graph *g, cs_device_choice device,
                             int batch, unsigned flags);
 void cs_session_free(cs_session *s);

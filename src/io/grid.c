@@ -3,6 +3,7 @@
  * zero neutral for signed tensors, sequential for non-negative ones.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,13 +99,16 @@ cs_status cs_grid_png(const char *path, const float *chw, int c, int h, int w)
                 cs_colormap(t, diverging, img + ((size_t)(oy + y) * (size_t)width + (size_t)(ox + x)) * 3);
             }
     }
-    size_t tlen = strlen(path) + 32;
+    /* the temporary name is unique per call (process id and a counter), so
+     * threads writing the same file do not share one */
+    static atomic_uint tmp_seq;
+    size_t tlen = strlen(path) + 48;
     char *tmp = malloc(tlen);
     if (!tmp) {
         free(img);
         return cs_error(CS_ERR_NO_MEMORY, "cs_grid_png: out of memory");
     }
-    snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
+    snprintf(tmp, tlen, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&tmp_seq, 1u));
     int ok = stbi_write_png(tmp, (int)width, (int)height, 3, img, (int)width * 3);
     free(img);
     cs_status st = CS_OK;

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -417,11 +418,14 @@ cs_status cs_npy_write(const char *path, const float *data, int ndim, const int6
         header[n++] = ' ';
     header[n++] = '\n';
 
-    size_t tmp_size = strlen(path) + 32;
+    /* the temporary name is unique per call (process id and a counter), so
+     * threads writing the same file do not share one */
+    static atomic_uint tmp_seq;
+    size_t tmp_size = strlen(path) + 48;
     char *tmp = malloc(tmp_size);
     if (!tmp)
         return cs_error(CS_ERR_NO_MEMORY, "npy file '%s': out of memory", path);
-    snprintf(tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid());
+    snprintf(tmp, tmp_size, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&tmp_seq, 1u));
     FILE *f = fopen(tmp, "wb");
     if (!f) {
         cs_status st = cs_error(CS_ERR_IO, "npy file '%s': cannot create '%s': %s", path, tmp, strerror(errno));

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -831,7 +832,8 @@ cs_status cs_safetensors_save(const char *path, const char *model, int n, const 
 
 static cs_status save_entries(const char *path, const char *model, save_entry *e, int n)
 {
-    char *tmp = malloc(strlen(path) + 32);
+    static atomic_uint tmp_seq; /* temporary names unique per call, also across threads */
+    char *tmp = malloc(strlen(path) + 48);
     sbuf h = {0};
     FILE *f = NULL;
     cs_status st = CS_OK;
@@ -877,7 +879,7 @@ static cs_status save_entries(const char *path, const char *model, save_entry *e
     }
 
     /* Data into a temporary file next to the target, then rename. */
-    snprintf(tmp, strlen(path) + 32, "%s.tmp.%ld", path, (long)getpid());
+    snprintf(tmp, strlen(path) + 48, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&tmp_seq, 1u));
     f = fopen(tmp, "wb");
     if (!f) {
         st = cs_error(CS_ERR_IO, "saving weights: cannot create '%s': %s", tmp, strerror(errno));
