@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Times one training epoch of LeNet-5 on Fashion-MNIST in PyTorch (CPU, the
 same model as convscope's lenet5: tools/cs_reference.py, batch 64, Adam) and
 in `convscope train`, on the same machine in the same run, and prints both
@@ -53,9 +53,10 @@ def torch_epoch(x, y, epochs, batch):
         for s in range(steps):
             idx_ = perm[s * batch:(s + 1) * batch]
             opt.zero_grad()
-            logits = model.output(model.f6_act(model.f6(torch.flatten(
-                model.c5_act(model.c5(model.s4(model.c3_act(model.c3(
-                    model.s2(model.c1_act(model.c1(xs[idx_]))))))))), 1))))
+            m = model
+            h = m.s2(m.c1_act(m.c1(xs[idx_])))
+            h = m.c5_act(m.c5(m.s4(m.c3_act(m.c3(h)))))
+            logits = m.output(m.f6_act(m.f6(torch.flatten(h, 1))))  # the softmax is in the loss
             loss = F.cross_entropy(logits, ys[idx_])
             loss.backward()
             opt.step()
