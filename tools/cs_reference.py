@@ -316,6 +316,225 @@ class GoogLeNet2014(nn.Module):
         return self.fc(self.dropout(x))
 
 
+
+# ---------------------------------------------------------------------------
+# The small Fashion-MNIST models (src/models/fashion.c): 28x28 grey, 10 classes
+# ---------------------------------------------------------------------------
+
+class ConvBNReLU(nn.Module):
+    """conv (no bias, same padding) -> BN -> ReLU as "<name>.conv", "<name>.bn"; the ReLU is the module's output."""
+
+    def __init__(self, cin, cout, k, stride=1):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+
+    def forward(self, x):
+        return F.relu(self.bn(self.conv(x)))
+
+
+class FashionVGG(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.features = nn.Sequential(ConvBNReLU(1, 16, 3), ConvBNReLU(16, 16, 3), nn.MaxPool2d(2),
+                                      ConvBNReLU(16, 32, 3), ConvBNReLU(32, 32, 3), nn.MaxPool2d(2))
+        self.classifier = nn.Sequential(nn.Linear(32 * 7 * 7, 64), nn.ReLU(), nn.Dropout(0.3),
+                                        nn.Linear(64, num_classes))
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.features(x), 1))
+
+
+class TimmSE(nn.Module):
+    """timm's SEModule: mean, fc1 (make_divisible(C/16, 8)), ReLU, fc2, sigmoid, scale."""
+
+    def __init__(self, channels):
+        super().__init__()
+        rd = max(8, int(channels / 16 + 4) // 8 * 8)
+        self.fc1 = nn.Conv2d(channels, rd, 1)
+        self.fc2 = nn.Conv2d(rd, channels, 1)
+
+    def forward(self, x):
+        s = x.mean((2, 3), keepdim=True)
+        return x * torch.sigmoid(self.fc2(F.relu(self.fc1(s))))
+
+
+class FashionBlock(nn.Module):
+    def __init__(self, cin, cout, stride, se):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.relu = nn.ReLU()
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.se = TimmSE(cout) if se else None
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        if self.se is not None:
+            y = self.se(y)
+        return F.relu(y + (self.downsample(x) if self.downsample is not None else x))
+
+
+class FashionResNet8(nn.Module):
+    def __init__(self, num_classes=10, se=False):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 16, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.relu = nn.ReLU()
+        self.layer1 = nn.Sequential(FashionBlock(16, 16, 1, se))
+        self.layer2 = nn.Sequential(FashionBlock(16, 32, 2, se))
+        self.layer3 = nn.Sequential(FashionBlock(32, 64, 2, se))
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(64, num_classes)
+
+    def forward(self, x):
+        x = self.layer3(self.layer2(self.layer1(self.relu(self.bn1(self.conv1(x))))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+class FashionDenseLayer(nn.Module):
+    def __init__(self, cin, growth=12):
+        super().__init__()
+        self.norm1 = nn.BatchNorm2d(cin)
+        self.conv1 = nn.Conv2d(cin, 4 * growth, 1, bias=False)
+        self.norm2 = nn.BatchNorm2d(4 * growth)
+        self.conv2 = nn.Conv2d(4 * growth, growth, 3, padding=1, bias=False)
+
+    def forward(self, features):
+        x = torch.cat(features, 1)
+        return self.conv2(F.relu(self.norm2(self.conv1(F.relu(self.norm1(x))))))
+
+
+class FashionDenseBlock(nn.Module):
+    def __init__(self, cin, layers=3, growth=12):
+        super().__init__()
+        for i in range(layers):
+            self.add_module(f"denselayer{i + 1}", FashionDenseLayer(cin + i * growth, growth))
+
+    def forward(self, x):
+        features = [x]
+        for layer in self.children():
+            features.append(layer(features))
+        return torch.cat(features, 1)
+
+
+class FashionDenseNet(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        f = nn.Sequential()
+        f.add_module("conv0", nn.Conv2d(1, 24, 3, padding=1, bias=False))
+        f.add_module("norm0", nn.BatchNorm2d(24))
+        f.add_module("relu0", nn.ReLU())
+        f.add_module("pool0", nn.MaxPool2d(2))
+        f.add_module("denseblock1", FashionDenseBlock(24))
+        t = nn.Sequential()
+        t.add_module("norm", nn.BatchNorm2d(60))
+        t.add_module("relu", nn.ReLU())
+        t.add_module("conv", nn.Conv2d(60, 30, 1, bias=False))
+        t.add_module("pool", nn.AvgPool2d(2))
+        f.add_module("transition1", t)
+        f.add_module("denseblock2", FashionDenseBlock(30))
+        f.add_module("norm5", nn.BatchNorm2d(66))
+        self.features = f
+        self.classifier = nn.Linear(66, num_classes)
+
+    def forward(self, x):
+        x = F.adaptive_avg_pool2d(F.relu(self.features(x)), 1)
+        return self.classifier(torch.flatten(x, 1))
+
+
+class FashionInceptionModule(nn.Module):
+    def __init__(self, cin, c1, c3r, c3, c5r, c5, pp):
+        super().__init__()
+        self.branch1 = ConvBNReLU(cin, c1, 1)
+        self.branch2 = nn.Sequential(ConvBNReLU(cin, c3r, 1), ConvBNReLU(c3r, c3, 3))
+        self.branch3 = nn.Sequential(ConvBNReLU(cin, c5r, 1), ConvBNReLU(c5r, c5, 5))
+        self.branch4 = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1, ceil_mode=True), ConvBNReLU(cin, pp, 1))
+
+    def forward(self, x):
+        return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
+
+
+class FashionInception(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.conv1 = ConvBNReLU(1, 32, 3)
+        self.maxpool1 = nn.MaxPool2d(2)
+        self.inception3a = FashionInceptionModule(32, 16, 16, 24, 8, 8, 8)
+        self.maxpool2 = nn.MaxPool2d(2)
+        self.inception4a = FashionInceptionModule(56, 32, 32, 48, 8, 16, 16)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(112, num_classes)
+
+    def forward(self, x):
+        x = self.inception4a(self.maxpool2(self.inception3a(self.maxpool1(self.conv1(x)))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+class Separable(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cin, 3, padding=1, groups=cin, bias=False)
+        self.pointwise = nn.Conv2d(cin, cout, 1, bias=False)
+
+    def forward(self, x):
+        return self.pointwise(self.conv1(x))
+
+
+class FashionXceptionBlock(nn.Module):
+    def __init__(self, rep, skip=None):
+        super().__init__()
+        self.rep = rep
+        if skip is not None:
+            self.skip, self.skipbn = skip
+        else:
+            self.skip = None
+
+    def forward(self, x):
+        s = self.skipbn(self.skip(x)) if self.skip is not None else x
+        return self.rep(x) + s
+
+
+class FashionXception(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 16, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.conv2 = nn.Conv2d(16, 32, 3, stride=2, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(32)
+        self.block1 = FashionXceptionBlock(
+            nn.Sequential(Separable(32, 64), nn.BatchNorm2d(64), nn.ReLU(), Separable(64, 64), nn.BatchNorm2d(64),
+                          nn.MaxPool2d(3, stride=2, padding=1)),
+            (nn.Conv2d(32, 64, 1, stride=2, bias=False), nn.BatchNorm2d(64)))
+        middle = []
+        for _ in range(3):
+            middle += [nn.ReLU(), Separable(64, 64), nn.BatchNorm2d(64)]
+        self.block2 = FashionXceptionBlock(nn.Sequential(*middle))
+        self.conv3 = Separable(64, 128)
+        self.bn3 = nn.BatchNorm2d(128)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(128, num_classes)
+
+    def forward(self, x):
+        x = F.relu(self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))))
+        x = self.block2(self.block1(x))
+        x = F.relu(self.bn3(self.conv3(x)))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+FASHION = {
+    "fashion_vgg": FashionVGG,
+    "fashion_resnet8": FashionResNet8,
+    "fashion_seresnet8": lambda num_classes=10: FashionResNet8(num_classes, se=True),
+    "fashion_densenet": FashionDenseNet,
+    "fashion_inception": FashionInception,
+    "fashion_xception": FashionXception,
+}
+
 # ---------------------------------------------------------------------------
 # Entry point
 # ---------------------------------------------------------------------------
@@ -330,7 +549,7 @@ DEFAULTS = {
 }
 TORCHVISION = ("alexnet", "googlenet", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19",
                "vgg19_bn")
-MODELS = tuple(DEFAULTS) + TORCHVISION
+MODELS = tuple(DEFAULTS) + TORCHVISION + tuple(FASHION)
 
 
 def build(name, num_classes=None, in_hw=None):
@@ -351,6 +570,8 @@ def build(name, num_classes=None, in_hw=None):
         if name == "googlenet":
             return ctor(num_classes=classes, aux_logits=False, transform_input=True, init_weights=True)
         return ctor(num_classes=classes)
+    if name in FASHION:
+        return FASHION[name](num_classes=num_classes or 10)
     if name not in DEFAULTS:
         raise ValueError(f"cs_reference: no model '{name}'; models here are: {', '.join(MODELS)}\n"
                          "hint: the resnet, densenet, xception and senet families are torchvision's or timm's")

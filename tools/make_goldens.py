@@ -42,6 +42,8 @@ INPUT = {
     "lenet5": (1, 32), "lenet5_1998": (1, 32),
     "alexnet": (3, 64), "alexnet_2012": (3, 67),
     "xception": (3, 71),
+    "fashion_vgg": (1, 28), "fashion_resnet8": (1, 28), "fashion_seresnet8": (1, 28),
+    "fashion_densenet": (1, 28), "fashion_inception": (1, 28), "fashion_xception": (1, 28),
 }
 DEFAULT_INPUT = (3, 64)
 
@@ -51,8 +53,11 @@ MODELS = [
     "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
     "xception", "seresnet50", "seresnet101", "seresnet152", "se_googlenet",
     "densenet121", "densenet161", "densenet169", "densenet201",
+    "fashion_vgg", "fashion_resnet8", "fashion_seresnet8", "fashion_densenet", "fashion_inception",
+    "fashion_xception",
 ]
-OWN = ("lenet5", "lenet5_1998", "alexnet_2012", "googlenet_2014", "se_googlenet")
+OWN = ("lenet5", "lenet5_1998", "alexnet_2012", "googlenet_2014", "se_googlenet", "fashion_vgg", "fashion_resnet8",
+       "fashion_seresnet8", "fashion_densenet", "fashion_inception", "fashion_xception")
 
 
 def fail(msg, hint=None):
@@ -115,6 +120,16 @@ def candidates(name, model):
         return ["inception4a", "inception5b", "inception5a", "inception4e", "inception4b"]
     if name == "se_googlenet":  # the module's output is its SE block's
         return ["inception4a.se", "inception5b.se", "inception4a.se.fc2", "inception5a.se", "inception4e.se"]
+    if name == "fashion_vgg":
+        return ["features.1", "features.5", "classifier.0"]
+    if name in ("fashion_resnet8", "fashion_seresnet8"):
+        return ["layer1.0", "layer2.0", "layer3.0"] + (["layer2.0.se"] if name.startswith("fashion_se") else [])
+    if name == "fashion_densenet":
+        return ["features.denseblock1", "features.transition1", "features.denseblock2"]
+    if name == "fashion_inception":
+        return ["inception3a", "inception4a", "inception3a.branch3"]
+    if name == "fashion_xception":
+        return ["block1", "block2", "bn3"]
     if name == "lenet5":  # "output": the logits before the softmax
         return ["c1", "s2", "c3", "s4", "c5_act", "f6_act", "output"]
     if name == "lenet5_1998":
