@@ -92,7 +92,7 @@ t_subhelp()    { for c in devices models info run bench; do expect_status 0 "$bi
 
 check "--help lists commands" t_help
 check "every subcommand has --help" t_subhelp
-check "models lists 28 architectures" t_models
+check "models lists 34 architectures" t_models
 check "models --json" t_models_json
 check "info resnet50: params and MACs" t_info
 check "info --input" t_info_input
