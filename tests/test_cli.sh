@@ -118,6 +118,11 @@ check "run: a JPEG with an oversized Huffman table is refused (fuzz finding)" t_
 check "run: a PNG chunk longer than the file is refused (fuzz finding)" t_run_png_chunk
 check "bench --json" t_bench
 check "run: a model without shipped weights says untrained" t_run_untrained
+t_mem_limit() { CONVSCOPE_DEVICE_MEM_LIMIT=300K expect_status 1 "$bin" run fashion_resnet8 "$img" &&
+                has "CONVSCOPE_DEVICE_MEM_LIMIT" "$tmp/err" && has "smaller --batch" "$tmp/err" &&
+                CONVSCOPE_DEVICE_MEM_LIMIT=4M expect_status 0 "$bin" run fashion_resnet8 "$img" --top 1 &&
+                CONVSCOPE_DEVICE_MEM_LIMIT=12x expect_status 1 "$bin" run lenet5 "$img" && has "not a size" "$tmp/err"; }
+check "run: device memory is budgeted before allocating (CONVSCOPE_DEVICE_MEM_LIMIT)" t_mem_limit
 # Training and evaluation (Fashion-MNIST from Debian's dataset-fashion-mnist).
 fm=/usr/share/datasets/fashion-mnist
 t_train() {

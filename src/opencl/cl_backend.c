@@ -3,6 +3,7 @@
  * owns the device buffers the executor asks for, hands each node to the op
  * launcher of its family, and turns profiling events into per-node device ms.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,9 @@ typedef struct cs_cl_backend {
     cs_backend base;
     cs_cl_context *cl;
     cl_ulong max_alloc;                 /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
+    cl_ulong mem_limit;                 /* CL_DEVICE_GLOBAL_MEM_SIZE, or CONVSCOPE_DEVICE_MEM_LIMIT if lower */
+    cl_ulong buf_bytes;                 /* held by cl_alloc buffers */
+    cl_ulong param_bytes;               /* held by the uploaded parameters */
     const cs_graph *g;                  /* graph prepared, NULL before prepare */
     int n_nodes;
     cl_mem (*params)[CS_MAX_PARAMS];    /* (n_nodes, CS_MAX_PARAMS), NULL if none */
@@ -67,8 +71,27 @@ static void release_params(cs_cl_backend *b)
     b->in_mems = NULL;
     b->in_shapes = NULL;
     b->max_inputs = 0;
+    b->param_bytes = 0;
     b->n_nodes = 0;
     b->g = NULL;
+}
+
+/* Refuses an allocation that would take the backend's buffers and parameters
+ * past the device's memory (or CONVSCOPE_DEVICE_MEM_LIMIT), before the
+ * driver is asked: some drivers overcommit and fail later, at a launch. */
+static cs_status check_budget(cs_cl_backend *b, size_t bytes, const char *what, const char *what2)
+{
+    const cl_ulong used = b->buf_bytes + b->param_bytes;
+    if ((cl_ulong)bytes <= b->mem_limit && used <= b->mem_limit - (cl_ulong)bytes)
+        return CS_OK;
+    return cs_error(CS_ERR_NO_MEMORY,
+                    "%s%s%s needs %.2f MiB more on %s, which would hold %.2f MiB of its %.2f MiB "
+                    "(%s); hint: use a smaller --batch or a smaller model",
+                    what, what2 ? "." : "", what2 ? what2 : "", (double)bytes / 1048576.0,
+                    b->cl->device_name, (double)(used + bytes) / 1048576.0,
+                    (double)b->mem_limit / 1048576.0,
+                    getenv("CONVSCOPE_DEVICE_MEM_LIMIT") ? "CONVSCOPE_DEVICE_MEM_LIMIT"
+                                                         : "CL_DEVICE_GLOBAL_MEM_SIZE");
 }
 
 /* Conv weight with the kernels the connection mask leaves out set to zero. */
@@ -117,6 +140,8 @@ static cs_status upload_node_params(cs_cl_backend *b, const cs_node *n, int id)
             src = tmp;
         }
         size_t bytes = t->count * sizeof(float);
+        if ((st = check_budget(b, bytes, n->name, t->name)) != CS_OK)
+            goto cleanup;
         b->params[id][i] = cs_clCreateBuffer(b->cl->ctx,
                                              (b->training ? CL_MEM_READ_WRITE : CL_MEM_READ_ONLY) |
                                                  CL_MEM_COPY_HOST_PTR,
@@ -129,6 +154,7 @@ static cs_status upload_node_params(cs_cl_backend *b, const cs_node *n, int id)
                           (int)err);
             goto cleanup;
         }
+        b->param_bytes += bytes;
         free(tmp);
         tmp = NULL;
     }
@@ -237,6 +263,9 @@ static cs_status cl_alloc(cs_backend *be, size_t floats, cs_buf **out)
                         "allocation %s allows (%.1f MiB); hint: use a smaller --batch",
                         floats, (double)floats * 4.0 / 1048576.0, b->cl->device_name,
                         (double)b->max_alloc / 1048576.0);
+    cs_status st = check_budget(b, n * sizeof(float), "a device buffer", NULL);
+    if (st != CS_OK)
+        return st;
     cs_buf *buf = calloc(1, sizeof *buf);
     if (!buf)
         return cs_error(CS_ERR_NO_MEMORY, "out of host memory");
@@ -250,15 +279,18 @@ static cs_status cl_alloc(cs_backend *be, size_t floats, cs_buf **out)
                         cs_cl_error_name(err), (int)err);
     }
     buf->floats = floats;
+    b->buf_bytes += n * sizeof(float);
     *out = buf;
     return CS_OK;
 }
 
 static void cl_release(cs_backend *be, cs_buf *buf)
 {
-    (void)be;
+    cs_cl_backend *b = cl_be(be);
     if (!buf)
         return;
+    const cl_ulong bytes = (cl_ulong)(buf->floats ? buf->floats : 1) * sizeof(float);
+    b->buf_bytes = b->buf_bytes >= bytes ? b->buf_bytes - bytes : 0;
     if (buf->mem)
         clReleaseMemObject(buf->mem);
     free(buf);
@@ -639,6 +671,33 @@ static const cs_backend_vt cs_cl_vt = {
     .optim_step = cl_optim_step,
 };
 
+/* CONVSCOPE_DEVICE_MEM_LIMIT: bytes with an optional K, M or G suffix (powers
+ * of 1024); lowers *limit, never raises it. */
+static cs_status mem_limit_env(cl_ulong *limit)
+{
+    const char *v = getenv("CONVSCOPE_DEVICE_MEM_LIMIT");
+    if (!v || !*v)
+        return CS_OK;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    unsigned long long scale = 1;
+    if (end && (*end == 'K' || *end == 'k'))
+        scale = 1ull << 10;
+    else if (end && (*end == 'M' || *end == 'm'))
+        scale = 1ull << 20;
+    else if (end && (*end == 'G' || *end == 'g'))
+        scale = 1ull << 30;
+    if (scale > 1)
+        end++;
+    if (v[0] == '-' || end == v || *end || errno || n == 0 || n > ~0ull / scale)
+        return cs_error(CS_ERR_INVALID_ARG, "CONVSCOPE_DEVICE_MEM_LIMIT='%s' is not a size like 512M "
+                        "or 2G", v);
+    if ((cl_ulong)(n * scale) < *limit)
+        *limit = (cl_ulong)(n * scale);
+    return CS_OK;
+}
+
 cs_status cs_cl_backend_create(cs_backend **out, int device_index, int profile)
 {
     cs_status st = CS_OK;
@@ -654,6 +713,10 @@ cs_status cs_cl_backend_create(cs_backend **out, int device_index, int profile)
         goto cleanup;
     CS_CL_CHECK(clGetDeviceInfo(b->cl->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof b->max_alloc,
                                 &b->max_alloc, NULL));
+    CS_CL_CHECK(clGetDeviceInfo(b->cl->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof b->mem_limit,
+                                &b->mem_limit, NULL));
+    if ((st = mem_limit_env(&b->mem_limit)) != CS_OK)
+        goto cleanup;
     *out = &b->base;
     b = NULL;
 cleanup:
