@@ -245,18 +245,6 @@ static cs_status build_inception(cs_graph *g, const cs_model_build_args *a)
 
 /* ------------------------------------------------------------------------ */
 
-static int separable(cs_graph *g, const char *name, int x, int in_c, int out_c)
-{
-    char nm[CS_NAME_MAX];
-    cs_block_begin(g, CS_BLOCK_SEPARABLE, name);
-    int y = cs_conv_sq_g(g, cs_name(nm, "%s.conv1", name), x, in_c, 3, 1, 1, in_c, 0);
-    cs_node_set_role(g, y, CS_ROLE_DEPTHWISE, 0);
-    y = cs_conv_sq(g, cs_name(nm, "%s.pointwise", name), y, out_c, 1, 1, 0, 0);
-    cs_node_set_role(g, y, CS_ROLE_POINTWISE, 0);
-    cs_block_end(g);
-    return y;
-}
-
 static cs_status build_xception(cs_graph *g, const cs_model_build_args *a)
 {
     char nm[CS_NAME_MAX];
@@ -270,10 +258,10 @@ static cs_status build_xception(cs_graph *g, const cs_model_build_args *a)
 
     /* Entry-flow block: Sep, BN, ReLU, Sep, BN, MaxPool + strided 1x1 skip. */
     cs_block_begin(g, CS_BLOCK_RESIDUAL, "block1");
-    int y = separable(g, "block1.rep.0", x, 32, 64);
+    int y = cs_separable(g, "block1.rep.0", x, 32, 64);
     y = tag(g, cs_batchnorm(g, "block1.rep.1", y, BN_EPS), CS_ROLE_RESIDUAL_BRANCH, 0);
     y = tag(g, cs_act(g, "block1.rep.2", y, CS_ACT_RELU), CS_ROLE_RESIDUAL_BRANCH, 0);
-    y = separable(g, "block1.rep.3", y, 64, 64);
+    y = cs_separable(g, "block1.rep.3", y, 64, 64);
     y = tag(g, cs_batchnorm(g, "block1.rep.4", y, BN_EPS), CS_ROLE_RESIDUAL_BRANCH, 0);
     y = tag(g, cs_maxpool_sq(g, "block1.rep.5", y, 3, 2, 1, 0), CS_ROLE_RESIDUAL_BRANCH, 0);
     int s = tag(g, cs_conv_sq(g, "block1.skip", x, 64, 1, 2, 0, 0), CS_ROLE_RESIDUAL_SHORTCUT, 0);
@@ -286,7 +274,7 @@ static cs_status build_xception(cs_graph *g, const cs_model_build_args *a)
     y = x;
     for (int i = 0; i < 3; i++) {
         y = tag(g, cs_act(g, cs_name(nm, "block2.rep.%d", 3 * i), y, CS_ACT_RELU), CS_ROLE_RESIDUAL_BRANCH, 0);
-        y = separable(g, cs_name(nm, "block2.rep.%d", 3 * i + 1), y, 64, 64);
+        y = cs_separable(g, cs_name(nm, "block2.rep.%d", 3 * i + 1), y, 64, 64);
         y = tag(g, cs_batchnorm(g, cs_name(nm, "block2.rep.%d", 3 * i + 2), y, BN_EPS),
                 CS_ROLE_RESIDUAL_BRANCH, 0);
     }
@@ -294,7 +282,7 @@ static cs_status build_xception(cs_graph *g, const cs_model_build_args *a)
     cs_block_end(g);
 
     /* Exit flow. */
-    x = separable(g, "conv3", x, 64, 128);
+    x = cs_separable(g, "conv3", x, 64, 128);
     x = cs_batchnorm(g, "bn3", x, BN_EPS);
     x = cs_act(g, "act3", x, CS_ACT_RELU);
     head(g, x, a->num_classes);

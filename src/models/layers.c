@@ -53,3 +53,17 @@ const char *cs_name(char *buf, const char *fmt, ...)
     va_end(ap);
     return buf;
 }
+
+/* SeparableConv2d "<name>": depthwise 3x3 pad 1 ("conv1", groups = in) then
+ * pointwise 1x1 ("pointwise"), no biases. Returns the pointwise conv. */
+int cs_separable(cs_graph *g, const char *name, int x, int in_c, int out_c)
+{
+    char nm[CS_NAME_MAX];
+    cs_block_begin(g, CS_BLOCK_SEPARABLE, name);
+    int y = cs_conv_sq_g(g, cs_name(nm, "%s.conv1", name), x, in_c, 3, 1, 1, in_c, 0);
+    cs_node_set_role(g, y, CS_ROLE_DEPTHWISE, 0);
+    y = cs_conv_sq(g, cs_name(nm, "%s.pointwise", name), y, out_c, 1, 1, 0, 0);
+    cs_node_set_role(g, y, CS_ROLE_POINTWISE, 0);
+    cs_block_end(g);
+    return y;
+}

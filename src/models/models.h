@@ -40,6 +40,10 @@ int cs_conv_sq_g(cs_graph *g, const char *name, int x, int out_c, int k, int str
 int cs_maxpool_sq(cs_graph *g, const char *name, int x, int k, int stride, int pad, int ceil_mode);
 int cs_avgpool_sq(cs_graph *g, const char *name, int x, int k, int stride, int pad, int ceil_mode,
                   int count_include_pad);
+/* SeparableConv2d "<name>" as a CS_BLOCK_SEPARABLE block: depthwise 3x3 pad 1
+ * ("<name>.conv1") then pointwise 1x1 ("<name>.pointwise"), no biases, with
+ * their roles. Returns the pointwise conv. */
+int cs_separable(cs_graph *g, const char *name, int x, int in_c, int out_c);
 /* printf-style node name into a caller buffer of CS_NAME_MAX bytes. */
 const char *cs_name(char *buf, const char *fmt, ...)
 #if defined(__GNUC__)

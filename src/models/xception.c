@@ -24,20 +24,6 @@ static const xception_block blocks[12] = {
     {728, 728, 3, 1, 1, 1},  {728, 728, 3, 1, 1, 1},  {728, 728, 3, 1, 1, 1},  {728, 1024, 2, 2, 1, 0},
 };
 
-/* SeparableConv2d "<name>": depthwise 3x3 pad 1 ("conv1", groups = in) then
- * pointwise 1x1 ("pointwise"), no biases. Returns the pointwise conv. */
-static int separable(cs_graph *g, const char *name, int x, int in_c, int out_c)
-{
-    char nm[CS_NAME_MAX];
-    cs_block_begin(g, CS_BLOCK_SEPARABLE, name);
-    int y = cs_conv_sq_g(g, cs_name(nm, "%s.conv1", name), x, in_c, 3, 1, 1, in_c, 0);
-    cs_node_set_role(g, y, CS_ROLE_DEPTHWISE, 0);
-    y = cs_conv_sq(g, cs_name(nm, "%s.pointwise", name), y, out_c, 1, 1, 0, 0);
-    cs_node_set_role(g, y, CS_ROLE_POINTWISE, 0);
-    cs_block_end(g);
-    return y;
-}
-
 static int branch(cs_graph *g, int node)
 {
     cs_node_set_role(g, node, CS_ROLE_RESIDUAL_BRANCH, 0);
@@ -61,7 +47,7 @@ static int residual_block(cs_graph *g, int n, int x, const xception_block *b)
         int outc = b->grow_first ? b->out_c : (i < b->reps - 1 ? b->in_c : b->out_c);
         if (i > 0 || b->start_with_relu)
             y = branch(g, cs_act(g, cs_name(nm, "%s.rep.%d", blk, idx++), y, CS_ACT_RELU));
-        y = separable(g, cs_name(nm, "%s.rep.%d", blk, idx++), y, inc, outc);
+        y = cs_separable(g, cs_name(nm, "%s.rep.%d", blk, idx++), y, inc, outc);
         y = branch(g, cs_batchnorm(g, cs_name(nm, "%s.rep.%d", blk, idx++), y, BN_EPS));
     }
     if (b->stride != 1)
@@ -97,10 +83,10 @@ cs_status cs_build_xception(cs_graph *g, const cs_model_build_args *a)
     for (int n = 0; n < 12; n++)
         x = residual_block(g, n + 1, x, &blocks[n]);
 
-    x = separable(g, "conv3", x, 1024, 1536);
+    x = cs_separable(g, "conv3", x, 1024, 1536);
     x = cs_batchnorm(g, "bn3", x, BN_EPS);
     x = cs_act(g, "act3", x, CS_ACT_RELU);
-    x = separable(g, "conv4", x, 1536, 2048);
+    x = cs_separable(g, "conv4", x, 1536, 2048);
     x = cs_batchnorm(g, "bn4", x, BN_EPS);
     x = cs_act(g, "act4", x, CS_ACT_RELU);
 
