@@ -281,11 +281,13 @@ static void expect_rebuild(const char *what, const char *path)
 
 static void test_cache(const char *tmp)
 {
+    cs_status st0 = CS_OK;
     char dir[1024];
     char path[1400];
     double cold = 0.0, warm = 0.0;
     snprintf(dir, sizeof dir, "%s/cache/sub", tmp); /* does not exist yet: mkdir -p */
     setenv("CONVSCOPE_CACHE_DIR", dir, 1);
+    setenv("CONVSCOPE_CACHE", "on", 1); /* auto is off on PoCL: see below */
 
     int fc = open_once("cold", &cold);
     check(fc == 0, "cold open builds from source (from_cache == 0)");
@@ -348,6 +350,50 @@ static void test_cache(const char *tmp)
         check(0, "CONVSCOPE_NO_CACHE=1 open: %s", cs_last_error());
     }
     unsetenv("CONVSCOPE_NO_CACHE");
+
+    /* CONVSCOPE_CACHE: off, auto (off on PoCL only), not understood. */
+    setenv("CONVSCOPE_CACHE", "off", 1);
+    c = NULL;
+    if (cs_cl_open(&c, 0, 0) == CS_OK) {
+        check(c->from_cache == 0 && strstr(cs_cl_cache_note(), "CONVSCOPE_CACHE=off"),
+              "CONVSCOPE_CACHE=off: built from source; note \"%s\"", cs_cl_cache_note());
+        cs_cl_close(c);
+    } else {
+        check(0, "CONVSCOPE_CACHE=off open: %s", cs_last_error());
+    }
+    setenv("CONVSCOPE_CACHE", "auto", 1);
+    c = NULL;
+    if (cs_cl_open(&c, 0, 0) == CS_OK) {
+        const int pocl = strstr(c->platform_name, "Portable Computing Language") != NULL;
+        check(c->from_cache == !pocl && (pocl ? strstr(cs_cl_cache_note(), "off on PoCL") != NULL
+                                              : strstr(cs_cl_cache_note(), "loaded") != NULL),
+              "CONVSCOPE_CACHE=auto on %s: from_cache %d; note \"%s\"", c->platform_name,
+              c->from_cache, cs_cl_cache_note());
+        cs_cl_close(c);
+    } else {
+        check(0, "CONVSCOPE_CACHE=auto open: %s", cs_last_error());
+    }
+    setenv("CONVSCOPE_CACHE", "sometimes", 1);
+    c = NULL;
+    st0 = cs_cl_open(&c, 0, 0);
+    check(st0 == CS_ERR_INVALID_ARG && c == NULL && strstr(cs_last_error(), "CONVSCOPE_CACHE=\"sometimes\""),
+          "CONVSCOPE_CACHE=sometimes -> CS_ERR_INVALID_ARG naming it: %s", cs_last_error());
+    setenv("CONVSCOPE_CACHE", "on", 1);
+
+    /* The training program is built at the first train_* kernel, and cached too. */
+    c = NULL;
+    if (cs_cl_open(&c, 0, 0) == CS_OK) {
+        cl_kernel k = NULL;
+        check(c->programs[CS_CL_PROGRAM_TRAIN] == NULL, "training program not built at open");
+        check(cs_cl_kernel(c, "train_conv_pack_x", &k) == CS_OK && k && c->programs[CS_CL_PROGRAM_TRAIN],
+              "train_conv_pack_x builds the training program: %s", k ? "ok" : cs_last_error());
+        check(cs_cl_kernel(c, "train_no_such_kernel", &k) == CS_ERR_DEVICE &&
+                  strstr(cs_last_error(), "train_no_such_kernel"),
+              "unknown train_ kernel -> error naming it");
+        cs_cl_close(c);
+    } else {
+        check(0, "open for the training program: %s", cs_last_error());
+    }
 
     /* An unusable cache directory: the build still succeeds, the note says so. */
     char file_dir[1100];
@@ -451,6 +497,22 @@ static void test_cl_dir_and_run(const char *tmp)
     check(st == CS_ERR_IO && c == NULL && strstr(cs_last_error(), "pool.cl"),
           "CONVSCOPE_CL_DIR missing pool.cl -> CS_ERR_IO naming it");
     printf("     message: %.200s\n", cs_last_error());
+
+    /* Logs that do not name the file (NVIDIA: "<kernel>:LINE:COL") are located
+     * from the line and the source text the log echoes. */
+    {
+        const char *src = "#line 1 \"a.cl\"\nint x;\n  y = 1;\n#line 1 \"b.cl\"\n\n  y = 2; /* two */\n";
+        char where[64];
+        cs_cl_build_log_locate(src, "<kernel>:2:3: error: use of undeclared identifier 'y'\n  y = 2; /* t\n",
+                               where, sizeof where);
+        check(strcmp(where, "b.cl:2") == 0, "NVIDIA-style log located: \"%s\" (b.cl:2)", where);
+        cs_cl_build_log_locate(src, "<kernel>:2:3: error: x\n  y = 1;\n", where, sizeof where);
+        check(strcmp(where, "a.cl:2") == 0, "NVIDIA-style log located: \"%s\" (a.cl:2)", where);
+        cs_cl_build_log_locate(src, "<kernel>:9:3: error: x\n  zzzz\n", where, sizeof where);
+        check(where[0] == '\0', "line past every file: not located (\"%s\")", where);
+        cs_cl_build_log_locate(src, "b.cl:2:3: error: x\n  y = 2;\n", where, sizeof where);
+        check(where[0] == '\0', "log that names the file: left as it is (\"%s\")", where);
+    }
 
     write_cl_dir(dir, "__kernel void broken(__global float *y) { y[0] = undeclared_thing; }\n",
                  NULL);

@@ -199,8 +199,9 @@ void cs_cl_close(cs_cl_context *c)
         if (c->kernels[i].kernel)
             clReleaseKernel(c->kernels[i].kernel);
     free(c->kernels);
-    if (c->program)
-        clReleaseProgram(c->program);
+    for (int i = 0; i < CS_CL_PROGRAM_COUNT; i++)
+        if (c->programs[i])
+            clReleaseProgram(c->programs[i]);
     if (c->queue)
         clReleaseCommandQueue(c->queue);
     if (c->ctx)
@@ -227,8 +228,10 @@ cs_status cs_cl_kernel(cs_cl_context *c, const char *name, cl_kernel *out)
         }
     if (strlen(name) >= sizeof c->kernels[0].name)
         return cs_error(CS_ERR_INVALID_ARG, "kernel name \"%.64s...\" is too long", name);
-    if (!c->program)
-        return cs_error(CS_ERR_STATE, "kernel %s requested before the program was built", name);
+    cl_program prog = NULL;
+    const int set = strncmp(name, "train_", 6) == 0 ? CS_CL_PROGRAM_TRAIN : CS_CL_PROGRAM_INFER;
+    if ((st = cs_cl_program_for(c, set, &prog)) != CS_OK)
+        return cs_error_context(st, "kernel %s", name);
     if (c->n_kernels == c->cap_kernels) {
         int cap = c->cap_kernels ? 2 * c->cap_kernels : 32;
         cs_cl_kernel_entry *nk = realloc(c->kernels, (size_t)cap * sizeof *nk);
@@ -237,7 +240,7 @@ cs_status cs_cl_kernel(cs_cl_context *c, const char *name, cl_kernel *out)
         c->kernels = nk;
         c->cap_kernels = cap;
     }
-    k = clCreateKernel(c->program, name, &err);
+    k = clCreateKernel(prog, name, &err);
     if (err == CL_INVALID_KERNEL_NAME)
         return cs_error(CS_ERR_DEVICE,
                         "kernel %s is not in the program; hint: check the __kernel name in "

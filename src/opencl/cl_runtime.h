@@ -57,12 +57,17 @@ typedef struct cs_cl_event_rec {
     cl_event event;
 } cs_cl_event_rec;
 
+/* The programs of a context: inference (built when it opens) and training
+ * (cl/train.cl, built at the first train_* kernel). */
+enum { CS_CL_PROGRAM_INFER = 0, CS_CL_PROGRAM_TRAIN, CS_CL_PROGRAM_COUNT };
+
 typedef struct cs_cl_context {
     cl_platform_id platform;
     cl_device_id device;
     cl_context ctx;
     cl_command_queue queue;       /* in-order, profiling enabled when profile */
-    cl_program program;
+    cl_program programs[CS_CL_PROGRAM_COUNT]; /* NULL until built */
+    char options[128];            /* build options of the programs */
     char device_name[256];
     char platform_name[256];
     int is_gpu;
@@ -105,9 +110,19 @@ void cs_cl_events_reset(cs_cl_context *c);
 
 /* Program binary cache (cl_program.c). The cache directory is
  * $CONVSCOPE_CACHE_DIR, else $XDG_CACHE_HOME/convscope, else ~/.cache/convscope;
- * CONVSCOPE_NO_CACHE=1 disables it. */
+ * CONVSCOPE_CACHE=auto|on|off (auto: on, except on PoCL, which caches its own
+ * builds); CONVSCOPE_NO_CACHE=1 is off. cs_cl_build_program (re)builds the
+ * inference program and drops the others. */
 cs_status cs_cl_build_program(cs_cl_context *c, const char *options);
-/* Path of the cache file for the current device + options ("" if disabled). */
+/* Program `set` (CS_CL_PROGRAM_*), built (or loaded from the cache) on first use. */
+cs_status cs_cl_program_for(cs_cl_context *c, int set, cl_program *out);
+/* Where the first error of a build log is, as "file.cl:LINE" in out (else ""),
+ * for logs that do not name the file (NVIDIA's "<kernel>:LINE:COL"): found from
+ * the line and the source text the log echoes, in src (the joined sources with
+ * their #line markers). */
+void cs_cl_build_log_locate(const char *src, const char *log, char *out, size_t size);
+/* Path of the inference program's cache file for the current device + options
+ * ("" if disabled). */
 cs_status cs_cl_cache_path(const cs_cl_context *c, const char *options, char *out, size_t size);
 
 /* Device lookup (cl_device.c). Platform and device of global index `index`
