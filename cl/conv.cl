@@ -1,6 +1,7 @@
 /* 2-D convolution kernels (graph.h CONV2D). Fast paths (src/opencl/cl_conv.c picks one per
  * layer): an implicit GEMM over a packed input (conv2d_pack_input / conv2d_pack_panels, then
  * conv2d_gemm), Winograd F(2x2, 3x3) on top of the same GEMM, and a packed depthwise kernel.
+ * On GPUs: conv2d_im2col, a CLBlast GEMM and conv2d_bias_act.
  * Fallbacks for any shape: conv2d_direct and conv2d_depthwise, the original kernels.
  * Shapes are kernel arguments; the blocking is tunable with -D (mirrored in the host code).
  */
@@ -710,4 +711,57 @@ __kernel void conv2d_wino_output(__global const float *m,    // (N, 16 * K, t_st
             }
         }
     }
+}
+
+/* ------------------------------------------------------------------------ */
+/* im2col + CLBlast GEMM (the route on GPUs)                                */
+/* ------------------------------------------------------------------------ */
+
+/* The convolution of image n and group g as the GEMM
+ *     Y[n, g*kpg + k, p] = sum over j of W[g*kpg + k, j] * col[n, g*cpg*R*S + j, p],
+ * j = (c*R + r)*S + s, where W is the original (K, C/groups, R, S) weight and col is built here:
+ *     col[n, (c*R + r)*S + s, oy*OW + ox] = x[n0 + n, c, oy*stride_h - pad_top + r*dil_h,
+ *                                             ox*stride_w - pad_left + s*dil_w]
+ * (zero in the padding). The host runs the GEMM through CLBlast and then conv2d_bias_act.
+ * One output element per work-item; adjacent work-items write adjacent positions.
+ * Global size (>= OH*OW, C*R*S, images), any local size. */
+__kernel void conv2d_im2col(__global const float *x, // (N, C, H, W)
+                            __global float *col,     // (images, C*R*S, OH*OW)
+                            int C, int H, int W, int OH, int OW,
+                            int R, int S,
+                            int stride_h, int stride_w,
+                            int pad_top, int pad_left,
+                            int dil_h, int dil_w,
+                            int n0)                  // image of x that col image 0 comes from
+{
+    const int p = (int)get_global_id(0);
+    const int j = (int)get_global_id(1);
+    const int n = (int)get_global_id(2);
+    const int P = OH * OW;
+    if (p >= P)
+        return;
+    const int RS = R * S;
+    const int c = j / RS, r = (j % RS) / S, s = j % S;
+    const int iy = (p / OW) * stride_h - pad_top + r * dil_h;
+    const int ix = (p % OW) * stride_w - pad_left + s * dil_w;
+    const int inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
+    __global const float *xc = x + ((size_t)(n0 + n) * (size_t)C + (size_t)c) * (size_t)H * (size_t)W;
+    col[((size_t)n * (size_t)(C * RS) + (size_t)j) * (size_t)P + (size_t)p] = inside ? xc[iy * W + ix] : 0.0f;
+}
+
+/* y[n, k, p] = act(y[n, k, p] + bias[k]) in place (act: 0 none, 1 ReLU; NaN passes through,
+ * as act_relu). Global size (>= P, K, N), any local size. */
+__kernel void conv2d_bias_act(__global float *y,          // (N, K, P)
+                              __global const float *bias, // (K), read only when has_bias
+                              int K, int P, int has_bias, int act)
+{
+    const int p = (int)get_global_id(0);
+    const int k = (int)get_global_id(1);
+    if (p >= P)
+        return;
+    const size_t at = (get_global_id(2) * (size_t)K + (size_t)k) * (size_t)P + (size_t)p;
+    float v = y[at] + (has_bias ? bias[k] : 0.0f);
+    if (act == 1 && v < 0.0f)
+        v = 0.0f;
+    y[at] = v;
 }

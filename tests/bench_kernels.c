@@ -211,7 +211,7 @@ static cs_status bench_layer(cs_cl_context *cl, const layer *ly, int batch, int 
     for (int i = 0; i < node->n_params; i++)
         if ((params[0][i] = params[1][i]) != NULL)
             clRetainMemObject(params[0][i]);
-    const cs_cl_conv_plan plan_new = new_kind < 0 ? cs_cl_conv_plan_of(&ly->p, in, out, batch)
+    const cs_cl_conv_plan plan_new = new_kind < 0 ? cs_cl_conv_plan_on(cl, &ly->p, in, out, batch)
                                                   : cs_cl_conv_plan_as(&ly->p, in, out, batch, new_kind);
     const cs_cl_conv_plan plan_old =
         old_kind >= 0 ? cs_cl_conv_plan_as(&ly->p, in, out, batch, old_kind)

@@ -4,14 +4,22 @@
  *  - other non-depthwise convolutions: implicit GEMM (conv2d_gemm), on x itself
  *    for 1x1 stride-1 unpadded ones, else on a padded, stride-phase-split copy;
  *  - depthwise (every group reads one input channel): conv2d_depthwise_packed;
+ *  - with CLBlast (GPUs): im2col and one CLBlast GEMM per group (CS_CL_CONV_IM2COL),
+ *    depthwise convolutions conv2d_depthwise; GPUs without CLBlast: the direct kernels;
  *  - conv2d_direct / conv2d_depthwise (the original kernels) when the node was
  *    not prepared (or CONVSCOPE_CONV=direct) or sizes overflow int offsets.
  */
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cs_config.h"
 #include "opencl/cl_conv.h"
+
+#if CS_HAVE_CLBLAST
+#include <clblast_c.h>
+#endif
 
 /* Register blocking of conv2d_direct / conv2d_depthwise, which sizes their
  * launch. Mirrors of the kernel's defaults, as CONV_GEMM_* in cl_conv.h. */
@@ -34,6 +42,12 @@
 static size_t div_up(size_t a, size_t b)
 {
     return (a + b - 1) / b;
+}
+
+/* a * b, SIZE_MAX when it overflows. */
+static size_t mul_sat(size_t a, size_t b)
+{
+    return a != 0 && b > SIZE_MAX / a ? SIZE_MAX : a * b;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -95,6 +109,18 @@ static size_t div_up(size_t a, size_t b)
 #endif
 #ifndef CONV_PANELS_MAX_POSITIONS
 #define CONV_PANELS_MAX_POSITIONS 512
+#endif
+
+/* The im2col route runs its columns and GEMMs over as many images at once as keep the
+ * columns plus CLBlast's per-image copy of a group's weights within CONV_IM2COL_MAX_BYTES
+ * (at least one image). */
+#ifndef CONV_IM2COL_MAX_BYTES
+#define CONV_IM2COL_MAX_BYTES ((size_t)256 << 20)
+#endif
+/* conv2d_im2col and conv2d_bias_act launch output positions rounded up to a multiple of
+ * this, so the driver can pick whole warps / wavefronts for dimension 0. */
+#ifndef CONV_IM2COL_ROUND
+#define CONV_IM2COL_ROUND 32
 #endif
 
 /* Floats of slack after each scratch region: tiles read (never store) a little past the end. */
@@ -307,6 +333,35 @@ static cs_cl_conv_plan depthwise_plan(const cs_conv2d_params *p, cs_shape in, cs
     return pl;
 }
 
+/* Whether the im2col route's GEMM reads x itself: 1x1, stride 1, unpadded (col would be x). */
+static int im2col_reads_x(const cs_conv2d_params *p)
+{
+    return p->kernel_h == 1 && p->kernel_w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
+           p->pad_bottom == 0 && p->pad_left == 0 && p->pad_right == 0;
+}
+
+/* The im2col plan, or kind DIRECT when offsets overflow the ints of the kernels and CLBlast. */
+static cs_cl_conv_plan im2col_plan(const cs_conv2d_params *p, cs_shape in, cs_shape out, int batch)
+{
+    const cs_cl_conv_plan none = {.kind = CS_CL_CONV_DIRECT};
+    cs_cl_conv_plan pl = {.kind = CS_CL_CONV_IM2COL};
+    const size_t P = (size_t)out.h * (size_t)out.w;
+    const size_t rs = (size_t)p->kernel_h * (size_t)p->kernel_w;
+    const size_t col = im2col_reads_x(p) ? 0 : mul_sat(mul_sat((size_t)in.c, rs), P); /* per image */
+    const size_t wg = mul_sat(mul_sat((size_t)(out.c / p->groups), (size_t)(in.c / p->groups)), rs);
+    const size_t per_image = col + wg < col ? SIZE_MAX : col + wg;
+    if (mul_sat((size_t)batch, mul_sat((size_t)out.c, P)) > INT_MAX ||
+        mul_sat((size_t)batch, cs_shape_count(in)) > INT_MAX || col > INT_MAX || per_image == SIZE_MAX)
+        return none;
+    size_t images = CONV_IM2COL_MAX_BYTES / sizeof(float) / (per_image > 0 ? per_image : 1);
+    images = images < 1 ? 1 : images > (size_t)batch ? (size_t)batch : images;
+    if (col > 0 && images > INT_MAX / col)
+        images = INT_MAX / col;
+    pl.col_images = (int)images;
+    pl.scratch_floats = col * images;
+    return pl;
+}
+
 cs_cl_conv_plan cs_cl_conv_plan_as(const cs_conv2d_params *p, cs_shape in, cs_shape out, int batch,
                                    cs_cl_conv_kind kind)
 {
@@ -320,16 +375,23 @@ cs_cl_conv_plan cs_cl_conv_plan_as(const cs_conv2d_params *p, cs_shape in, cs_sh
     case CS_CL_CONV_GEMM_PACKED: return gemm_plan(p, in, out, batch, 0);
     case CS_CL_CONV_GEMM_PANELS: return gemm_plan(p, in, out, batch, 1);
     case CS_CL_CONV_WINOGRAD: return wino_plan(p, in, out, batch);
+    case CS_CL_CONV_IM2COL: return im2col_plan(p, in, out, batch);
     default: return (cs_cl_conv_plan){.kind = CS_CL_CONV_DIRECT};
     }
+}
+
+/* Whether CONVSCOPE_CONV is `value`: direct, gemm or im2col (see cs_cl_conv_plan_on). */
+static int conv_env_is(const char *value)
+{
+    const char *env = getenv("CONVSCOPE_CONV");
+    return env && strcmp(env, value) == 0;
 }
 
 /* Whether Winograd pays off for the shape (see CONV_WINO_MIN_CHANNELS). */
 static int wino_pays(cs_shape in, cs_shape out)
 {
     const size_t tiles = (size_t)((out.h + 1) / 2) * (size_t)((out.w + 1) / 2);
-    const char *env = getenv("CONVSCOPE_CONV");
-    if (env && strcmp(env, "gemm") == 0)
+    if (conv_env_is("gemm"))
         return 0;
     return in.c >= CONV_WINO_MIN_CHANNELS && out.c >= CONV_WINO_MIN_CHANNELS &&
            (tiles >= CONV_WINO_MIN_TILES || in.c >= CONV_WINO_DEEP_CHANNELS);
@@ -345,6 +407,20 @@ cs_cl_conv_plan cs_cl_conv_plan_of(const cs_conv2d_params *p, cs_shape in, cs_sh
             return w;
     }
     return gemm_plan(p, in, out, batch, -1);
+}
+
+cs_cl_conv_plan cs_cl_conv_plan_on(const cs_cl_context *cl, const cs_conv2d_params *p, cs_shape in,
+                                   cs_shape out, int batch)
+{
+    const int depthwise = in.c == p->groups;
+    const cs_cl_conv_plan direct = {.kind = depthwise ? CS_CL_CONV_DEPTHWISE : CS_CL_CONV_DIRECT};
+    if (conv_env_is("direct"))
+        return direct;
+    if (cl->use_clblast && !conv_env_is("gemm"))
+        return depthwise ? direct : im2col_plan(p, in, out, batch);
+    if (cl->is_gpu && !conv_env_is("gemm"))
+        return direct; /* the CPU-shaped kernels are 2-2.5x slower than these on GPUs */
+    return cs_cl_conv_plan_of(p, in, out, batch);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -423,16 +499,8 @@ cs_status cs_cl_conv_pack_weight(const cs_conv2d_params *p, int in_channels, con
     return CS_OK;
 }
 
-/* CONVSCOPE_CONV=direct: the original kernels only (for comparisons);
- * CONVSCOPE_CONV=gemm: no Winograd. */
-static int want_direct(void)
-{
-    const char *env = getenv("CONVSCOPE_CONV");
-    return env && strcmp(env, "direct") == 0;
-}
-
-/* The plan of conv node `id` of g, 0 when it is not one cs_cl_conv_prepare handles. */
-static int node_plan(const cs_graph *g, int id, int batch, cs_cl_conv_plan *pl)
+/* The plan of conv node `id` of g on cl, 0 when it is not one cs_cl_conv_prepare handles. */
+static int node_plan(const cs_cl_context *cl, const cs_graph *g, int id, int batch, cs_cl_conv_plan *pl)
 {
     const cs_node *n = &g->nodes[id];
     if (n->op != CS_OP_CONV2D || n->n_inputs < 1 || n->n_params > CS_CL_CONV_SLOT_PACKED)
@@ -441,7 +509,7 @@ static int node_plan(const cs_graph *g, int id, int batch, cs_cl_conv_plan *pl)
     const cs_shape in = g->nodes[n->inputs[0]].out;
     if (p->groups < 1 || in.c % p->groups != 0 || n->out.c % p->groups != 0)
         return 0;
-    *pl = cs_cl_conv_plan_of(p, in, n->out, batch);
+    *pl = cs_cl_conv_plan_on(cl, p, in, n->out, batch);
     return 1;
 }
 
@@ -454,15 +522,24 @@ cs_status cs_cl_conv_prepare(cs_cl_context *cl, const cs_graph *g, int batch, cl
     size_t scratch_floats = 0;
     if (!cl || !g || !params || batch < 1)
         return cs_error(CS_ERR_INVALID_ARG, "cs_cl_conv_prepare: null argument or batch < 1");
-    if (want_direct())
+    if (conv_env_is("direct"))
         return CS_OK;
     for (int id = 0; id < g->n_nodes; id++) {
         cs_cl_conv_plan pl;
-        if (!node_plan(g, id, batch, &pl))
+        if (!node_plan(cl, g, id, batch, &pl))
             continue;
         const cs_node *n = &g->nodes[id];
         const cs_shape in = g->nodes[n->inputs[0]].out;
         const cs_conv2d_params *p = &n->u.conv.p;
+        if (!cl->use_clblast && conv_env_is("im2col") && in.c != p->groups) {
+            st = cs_error(CS_ERR_UNSUPPORTED,
+                          "node '%s': CONVSCOPE_CONV=im2col needs CLBlast, which %s does not use; hint: %s",
+                          n->name, cl->device_name,
+                          CS_HAVE_CLBLAST ? "set CONVSCOPE_CLBLAST=1, or unset CONVSCOPE_CONV"
+                                          : "this build has no CLBlast: install it and reconfigure with "
+                                            "-Dclblast=enabled, or unset CONVSCOPE_CONV");
+            goto cleanup;
+        }
         if (pl.scratch_floats > scratch_floats)
             scratch_floats = pl.scratch_floats;
         if (pl.weight_floats == 0)
@@ -506,7 +583,7 @@ cs_status cs_cl_conv_prepare(cs_cl_context *cl, const cs_graph *g, int batch, cl
                                        scratch_floats * sizeof(float), 0, NULL, NULL));
     for (int id = 0; id < g->n_nodes; id++) {
         cs_cl_conv_plan pl;
-        if (!node_plan(g, id, batch, &pl) || pl.scratch_floats == 0)
+        if (!node_plan(cl, g, id, batch, &pl) || pl.scratch_floats == 0)
             continue;
         CS_CL_CHECK(clRetainMemObject(scratch));
         params[id][CS_CL_CONV_SLOT_SCRATCH] = scratch;
@@ -526,8 +603,8 @@ cs_status cs_cl_conv_repack(cs_cl_context *cl, const cs_graph *g, int batch, cl_
     const cs_node *n = NULL; /* the conv being re-packed, for the message */
     for (int id = 0; id < g->n_nodes; id++) {
         cs_cl_conv_plan pl;
-        if (!node_plan(g, id, batch, &pl) || pl.weight_floats == 0 || !params[id][CS_CL_CONV_SLOT_PACKED] ||
-            !params[id][0])
+        if (!node_plan(cl, g, id, batch, &pl) || pl.weight_floats == 0 ||
+            !params[id][CS_CL_CONV_SLOT_PACKED] || !params[id][0])
             continue;
         n = &g->nodes[id];
         const cs_shape in = g->nodes[n->inputs[0]].out;
@@ -752,6 +829,88 @@ static cs_status run_winograd(const cs_cl_launch *L, const cs_cl_conv_plan *pl, 
     return cs_cl_run(L->cl, "conv2d_wino_output", ao, (int)(sizeof ao / sizeof ao[0]), 3, go, local);
 }
 
+#if CS_HAVE_CLBLAST
+/* Room for one more profiling event, made before enqueueing (as cs_cl_run
+ * does) so a recorded event can never be lost. (As in cl_dense.c.) */
+static cs_status reserve_event(cs_cl_context *c)
+{
+    if (c->n_events < c->cap_events)
+        return CS_OK;
+    const int cap = c->cap_events > 0 ? 2 * c->cap_events : 256;
+    cs_cl_event_rec *grown = realloc(c->events, (size_t)cap * sizeof *grown);
+    if (grown == NULL)
+        return cs_error(CS_ERR_NO_MEMORY, "out of host memory recording profiling events");
+    c->events = grown;
+    c->cap_events = cap;
+    return CS_OK;
+}
+
+/* The im2col route, pl->col_images images at a time: conv2d_im2col into the scratch (unless
+ * the GEMM reads x), then per group one strided-batched GEMM over the images, row-major,
+ *     Y_n[g] (kpg x P) = W[g] (kpg x cpg*R*S) * col_n[g] (cpg*R*S x P),
+ * straight into the NCHW output; then conv2d_bias_act when there is a bias or activation. */
+static cs_status run_im2col(const cs_cl_launch *L, const cs_cl_conv_plan *pl, cl_mem scratch)
+{
+    cs_status st = CS_OK;
+    cs_cl_context *c = L->cl;
+    const cs_conv2d_params *p = &L->node->u.conv.p;
+    const cs_shape in = L->in_shape[0], out = L->node->out;
+    cl_int C = in.c, H = in.h, W = in.w, K = out.c, OH = out.h, OW = out.w, R = p->kernel_h, S = p->kernel_w;
+    cl_int sh = p->stride_h, sw = p->stride_w, pt = p->pad_top, pleft = p->pad_left;
+    cl_int dh = p->dilation_h, dw = p->dilation_w, has_bias = p->bias ? 1 : 0, act = pl->act;
+    const size_t P = (size_t)OH * (size_t)OW, crs = (size_t)C * (size_t)R * (size_t)S;
+    const size_t groups = (size_t)p->groups, kpg = (size_t)K / groups, kc = crs / groups; /* GEMM m, k */
+    const int reads_x = im2col_reads_x(p);
+    cl_mem cols = reads_x ? L->in[0] : scratch; /* (images, C*R*S, P) */
+    const size_t gp = div_up(P, CONV_IM2COL_ROUND) * CONV_IM2COL_ROUND;
+    for (cl_int n0 = 0; n0 < L->batch; n0 += pl->col_images) {
+        const size_t images = (size_t)(L->batch - n0 < pl->col_images ? L->batch - n0 : pl->col_images);
+        const size_t b0 = reads_x ? (size_t)n0 * crs * P : 0; /* image n0 in cols */
+        if (!reads_x) {
+            cs_cl_arg a[] = {CS_ARG(L->in[0]), CS_ARG(scratch), CS_ARG(C),  CS_ARG(H),
+                             CS_ARG(W),        CS_ARG(OH),      CS_ARG(OW), CS_ARG(R),
+                             CS_ARG(S),        CS_ARG(sh),      CS_ARG(sw), CS_ARG(pt),
+                             CS_ARG(pleft),    CS_ARG(dh),      CS_ARG(dw), CS_ARG(n0)};
+            const size_t global[3] = {gp, crs, images};
+            if ((st = cs_cl_run(c, "conv2d_im2col", a, (int)(sizeof a / sizeof a[0]), 3, global, NULL)) !=
+                CS_OK)
+                return st;
+        }
+        for (size_t g = 0; g < groups; g++) {
+            cl_event ev = NULL;
+            if (c->profile && (st = reserve_event(c)) != CS_OK)
+                return st;
+            /* clang-format off */
+            const CLBlastStatusCode code = CLBlastSgemmStridedBatched(
+                CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, kpg, P, kc, 1.0f,
+                L->params[0], g * kpg * kc, kc, 0,                              /* W[g], the same for every image */
+                cols, b0 + g * kc * P, P, crs * P,                              /* col_n[g] */
+                0.0f, L->out, ((size_t)n0 * (size_t)K + g * kpg) * P, P, (size_t)K * P, /* Y_n[g] */
+                images, &c->queue, c->profile ? &ev : NULL);
+            /* clang-format on */
+            if (code != CLBlastSuccess)
+                return cs_error(
+                    CS_ERR_DEVICE,
+                    "node '%s': CLBlastSgemmStridedBatched (%zu x %zu x %zu, %zu images, group %zu of "
+                    "%zu) failed with status %d",
+                    L->node->name, kpg, P, kc, images, g, groups, (int)code);
+            if (c->profile && ev != NULL) {
+                c->events[c->n_events].node = c->cur_node;
+                c->events[c->n_events].event = ev;
+                c->n_events++;
+            }
+        }
+    }
+    if (!has_bias && act == CS_CL_CONV_ACT_NONE)
+        return CS_OK;
+    cl_mem bias = has_bias ? L->params[1] : L->params[0];
+    cl_int Pi = (cl_int)P;
+    cs_cl_arg a[] = {CS_ARG(L->out), CS_ARG(bias), CS_ARG(K), CS_ARG(Pi), CS_ARG(has_bias), CS_ARG(act)};
+    const size_t global[3] = {gp, (size_t)K, (size_t)L->batch};
+    return cs_cl_run(c, "conv2d_bias_act", a, (int)(sizeof a / sizeof a[0]), 3, global, NULL);
+}
+#endif
+
 cs_status cs_cl_conv_run(const cs_cl_launch *L, const cs_cl_conv_plan *pl)
 {
     cs_status st = CS_OK;
@@ -796,6 +955,12 @@ cs_status cs_cl_conv_run(const cs_cl_launch *L, const cs_cl_conv_plan *pl)
         if (prepared)
             return run_winograd(L, pl, scratch);
         break;
+    case CS_CL_CONV_IM2COL:
+#if CS_HAVE_CLBLAST
+        if (prepared && L->cl->use_clblast)
+            return run_im2col(L, pl, scratch);
+#endif
+        break;
     case CS_CL_CONV_DEPTHWISE: return run_direct_act(L, depthwise, pl->act);
     default: return run_direct_act(L, 0, pl->act);
     }
@@ -815,7 +980,7 @@ cs_status cs_cl_conv(const cs_cl_launch *L)
     if (p->groups < 1 || in.c % p->groups != 0 || out.c % p->groups != 0)
         return cs_error(CS_ERR_SHAPE, "node '%s': groups %d do not divide %d input / %d output channels",
                         node->name, p->groups, in.c, out.c);
-    cs_cl_conv_plan pl = cs_cl_conv_plan_of(p, in, out, L->batch);
+    cs_cl_conv_plan pl = cs_cl_conv_plan_on(L->cl, p, in, out, L->batch);
     pl.act = node->u.conv.relu ? CS_CL_CONV_ACT_RELU : CS_CL_CONV_ACT_NONE; /* inference fusion */
     return cs_cl_conv_run(L, &pl);
 }

@@ -34,6 +34,8 @@ typedef enum cs_cl_conv_kind {
     CS_CL_CONV_DEPTHWISE_PACKED, /* conv2d_pack_input, then conv2d_depthwise_packed */
     CS_CL_CONV_WINOGRAD,         /* pack, conv2d_wino_input, conv2d_gemm (16 groups), conv2d_wino_output */
     CS_CL_CONV_GEMM_PANELS,      /* 1x1 unpadded: conv2d_pack_panels into the scratch, then conv2d_gemm */
+    CS_CL_CONV_IM2COL,           /* conv2d_im2col into the scratch (1x1 stride-1 unpadded: x itself), per
+                                  * group a CLBlast GEMM with the original weights, conv2d_bias_act */
     CS_CL_CONV_KIND_COUNT
 } cs_cl_conv_kind;
 
@@ -56,7 +58,7 @@ typedef struct cs_cl_conv_gemm {
 
 typedef struct cs_cl_conv_plan {
     cs_cl_conv_kind kind;
-    int act; /* CS_CL_CONV_ACT_*: applied after the bias (cs_cl_conv_plan_of: none) */
+    int act; /* CS_CL_CONV_ACT_*: applied after the bias (the plan functions: none) */
     /* conv2d_pack_input's output (packed kinds): stride phases, grid, layout, strides */
     int phases_h, phases_w;
     int Hq, Wq; /* rows and columns of one phase plane */
@@ -66,12 +68,23 @@ typedef struct cs_cl_conv_plan {
     int wino_th, wino_tw;  /* WINOGRAD: rows and columns of 2x2 output tiles */
     int wino_stride;       /* WINOGRAD: floats between planes of V and M (>= th * tw) */
     size_t v_offset;       /* WINOGRAD: V's offset in the scratch (M and the packed input at 0) */
+    int col_images;        /* IM2COL: images per im2col + GEMM pass (the scratch holds their columns) */
     size_t weight_floats;  /* packed weights, 0 when the kind reads the original */
     size_t scratch_floats; /* scratch for the batch, 0 when none */
 } cs_cl_conv_plan;
 
-/* The kernel cs_cl_conv runs for a convolution, and what it needs. */
+/* The kernels for a convolution on a CPU device (PoCL) without CLBlast, and what they need. */
 cs_cl_conv_plan cs_cl_conv_plan_of(const cs_conv2d_params *p, cs_shape in, cs_shape out, int batch);
+
+/* The kernels cs_cl_conv runs for a convolution on cl, and what they need:
+ *  - with CLBlast (cl->use_clblast): CS_CL_CONV_IM2COL, depthwise ones CS_CL_CONV_DEPTHWISE;
+ *  - on a GPU without CLBlast: the direct kernels (DIRECT, DEPTHWISE);
+ *  - else cs_cl_conv_plan_of.
+ * CONVSCOPE_CONV=direct: the direct kernels on any device; =gemm: cs_cl_conv_plan_of without
+ * Winograd on any device; =im2col: the CLBlast route, which cs_cl_conv_prepare refuses on a
+ * context without CLBlast. */
+cs_cl_conv_plan cs_cl_conv_plan_on(const cs_cl_context *cl, const cs_conv2d_params *p, cs_shape in,
+                                   cs_shape out, int batch);
 
 /* The plan of `kind` instead of the chosen one, for comparisons; a kind that
  * cannot run the shape gives CS_CL_CONV_DIRECT (DEPTHWISE_PACKED: DEPTHWISE). */
@@ -79,13 +92,13 @@ cs_cl_conv_plan cs_cl_conv_plan_as(const cs_conv2d_params *p, cs_shape in, cs_sh
                                    cs_cl_conv_kind kind);
 
 /* Prepare-time hook of the OpenCL backend: for every CONV2D node of g whose
- * plan needs them, uploads the packed weights (masks applied) into
+ * plan (cs_cl_conv_plan_on) needs them, uploads the packed weights (masks applied) into
  * params[node][CS_CL_CONV_SLOT_PACKED] and one zero-filled scratch, sized
  * for the largest such node at `batch`, retained into each such node's
  * params[node][CS_CL_CONV_SLOT_SCRATCH]. params is the backend's
  * (n_nodes, CS_MAX_PARAMS) table; the caller releases every slot.
  * CONVSCOPE_CONV=direct skips it all (every conv then runs the direct kernels);
- * CONVSCOPE_CONV=gemm keeps the implicit GEMM where Winograd would run. */
+ * CONVSCOPE_CONV=im2col on a context without CLBlast: CS_ERR_UNSUPPORTED. */
 cs_status cs_cl_conv_prepare(cs_cl_context *cl, const cs_graph *g, int batch,
                              cl_mem (*params)[CS_MAX_PARAMS]);
 /* Training: packs the current device weights (params[id][0]) of every conv
@@ -98,8 +111,10 @@ cs_status cs_cl_conv_pack_weight(const cs_conv2d_params *p, int in_channels, con
                                  const float *w, const uint8_t *mask, float *out);
 
 /* Runs the node with the kernels of `plan` (cs_cl_conv picks it with
- * cs_cl_conv_plan_of); a packed plan whose packed weights or scratch are
- * missing or too small runs the direct kernels instead. A graph-level fusion
+ * cs_cl_conv_plan_on); a plan whose packed weights or scratch are missing or
+ * too small, or an IM2COL plan on a context without CLBlast, runs the direct
+ * kernels instead. IM2COL reads the weight as uploaded (params[0], masked
+ * kernels already zero, as the direct kernels need it). A graph-level fusion
  * of a following ReLU sets plan.act = CS_CL_CONV_ACT_RELU and calls this
  * (the direct kernels then run act_relu in place after the convolution). */
 cs_status cs_cl_conv_run(const cs_cl_launch *L, const cs_cl_conv_plan *plan);
