@@ -99,8 +99,15 @@ typedef struct cs_cl_arg {
 } cs_cl_arg;
 #define CS_ARG(v) ((cs_cl_arg){sizeof(v), &(v)})
 
+/* Local size in dimension 0 of launches that give none, on CPU devices (GPU
+ * drivers pick their own); kernels launched without one bounds-check dimension 0. */
+#ifndef CS_CL_CPU_LOCAL0
+#define CS_CL_CPU_LOCAL0 64
+#endif
+
 /* Set the arguments and enqueue kernel `name` over `global` (dims 1-3; each
- * global size is rounded up to a multiple of local when local is given).
+ * global size is rounded up to a multiple of local when local is given; a NULL
+ * local is CS_CL_CPU_LOCAL0 x 1 x 1 on CPU devices).
  * Records the event under c->cur_node when profiling. */
 cs_status cs_cl_run(cs_cl_context *c, const char *name, const cs_cl_arg *args, int nargs,
                     int dims, const size_t *global, const size_t *local);
