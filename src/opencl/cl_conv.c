@@ -433,18 +433,22 @@ cs_cl_conv_plan cs_cl_conv_plan_on(const cs_cl_context *cl, const cs_conv2d_para
 static void pack_gemm_weight(const cs_cl_conv_gemm *gm, const float *w, float *out)
 {
     const size_t R = (size_t)gm->R, S = (size_t)gm->S, cpg = (size_t)gm->cpg, kpg = (size_t)gm->kpg;
-    const size_t TK = CONV_GEMM_TK, CB = CONV_GEMM_CB, ktiles = (size_t)gm->ktiles;
-    memset(out, 0, (size_t)gm->groups * ktiles * R * S * cpg * TK * sizeof *out);
+    const size_t RS = R * S, TK = CONV_GEMM_TK, CB = CONV_GEMM_CB, ktiles = (size_t)gm->ktiles;
+    /* Written in order (one pass over out, no memset); read from TK weight rows at a time,
+     * which stay in cache. */
     for (size_t g = 0; g < (size_t)gm->groups; g++)
-        for (size_t kk = 0; kk < kpg; kk++) {
-            const size_t k = g * kpg + kk, kt = kk / TK, o = kk % TK;
-            float *panel = out + (g * ktiles + kt) * R * S * cpg * TK;
-            for (size_t c = 0; c < cpg; c++) {
-                const size_t cb = c / CB * CB, cn = cpg - cb < CB ? cpg - cb : CB;
-                for (size_t r = 0; r < R; r++)
-                    for (size_t s = 0; s < S; s++)
-                        panel[((cb * R * S + (r * S + s) * cn) + (c - cb)) * TK + o] =
-                            w[((k * cpg + c) * R + r) * S + s];
+        for (size_t kt = 0; kt < ktiles; kt++) {
+            const float *rows[CONV_GEMM_TK];
+            for (size_t o = 0; o < TK; o++) {
+                const size_t kk = kt * TK + o;
+                rows[o] = kk < kpg ? w + (g * kpg + kk) * cpg * RS : NULL;
+            }
+            for (size_t cb = 0; cb < cpg; cb += CB) {
+                const size_t cn = cpg - cb < CB ? cpg - cb : CB;
+                for (size_t t = 0; t < RS; t++)
+                    for (size_t c = cb; c < cb + cn; c++)
+                        for (size_t o = 0; o < TK; o++)
+                            *out++ = rows[o] ? rows[o][c * RS + t] : 0.0f;
             }
         }
 }
@@ -511,6 +515,22 @@ static int node_plan(const cs_cl_context *cl, const cs_graph *g, int id, int bat
         return 0;
     *pl = cs_cl_conv_plan_on(cl, p, in, n->out, batch);
     return 1;
+}
+
+/* Whether cs_cl_conv_prepare packs the weight of conv node `id`: then it reads the
+ * host weight, and the runs read only the packed one. */
+int cs_cl_conv_packs_weight(const cs_cl_context *cl, const cs_graph *g, int id, int batch)
+{
+    cs_cl_conv_plan pl;
+    if (!cl || !g || id < 0 || id >= g->n_nodes || conv_env_is("direct") || !node_plan(cl, g, id, batch, &pl) ||
+        pl.weight_floats == 0)
+        return 0;
+    const cs_node *n = &g->nodes[id];
+    const cs_conv2d_params *p = &n->u.conv.p;
+    const cs_tensor *w = cs_node_tensor(n, "weight");
+    const cs_shape in = g->nodes[n->inputs[0]].out;
+    return w && w->data &&
+           w->count == (size_t)n->out.c * (size_t)(in.c / p->groups) * (size_t)p->kernel_h * (size_t)p->kernel_w;
 }
 
 cs_status cs_cl_conv_prepare(cs_cl_context *cl, const cs_graph *g, int batch, cl_mem (*params)[CS_MAX_PARAMS])
@@ -661,7 +681,7 @@ static cs_status run_direct(const cs_cl_launch *L, int depthwise)
     cl_int groups = p->groups;
     cl_int has_bias = p->bias ? 1 : 0;
     cl_mem weight = L->params[0];
-    cl_mem bias = has_bias ? L->params[1] : L->params[0];
+    cl_mem bias = has_bias ? L->params[1] : L->out /* not read */;
     const size_t batch = (size_t)L->batch;
 
     if (depthwise) {
@@ -738,7 +758,7 @@ static cs_status run_gemm(const cs_cl_launch *L, const cs_cl_conv_gemm *gm, cl_m
     cl_int out_pitch = gm->out_pitch, OH = gm->OH, OW = gm->OW, tf = gm->tiles_first;
     cl_int n_tiles = gm->n_tiles, tiles_per_item = gm->tiles_per_item;
     cl_ulong x_offset = gm->x_offset;
-    cl_mem bias = has_bias ? L->params[1] : L->params[0];
+    cl_mem bias = has_bias ? L->params[1] : L->out /* not read */;
     cs_cl_arg a[] = {CS_ARG(xq),
                      CS_ARG(L->params[CS_CL_CONV_SLOT_PACKED]),
                      CS_ARG(bias),
@@ -785,7 +805,7 @@ static cs_status run_depthwise_packed(const cs_cl_launch *L, const cs_cl_conv_pl
     cl_int img = pl->img_stride, chs = pl->ch_stride, phs = pl->phase_stride, phases_w = pl->phases_w;
     cl_int Wq = pl->Wq, Pq = pl->gemm.row_len, OH = out.h, OW = out.w;
     cl_int has_bias = p->bias ? 1 : 0, act = pl->act;
-    cl_mem bias = has_bias ? L->params[1] : L->params[0];
+    cl_mem bias = has_bias ? L->params[1] : L->out /* not read */;
     cs_cl_arg a[] = {CS_ARG(xq),       CS_ARG(L->params[0]),
                      CS_ARG(bias),     CS_ARG(L->out),
                      CS_ARG(C),        CS_ARG(K),
@@ -822,7 +842,7 @@ static cs_status run_winograd(const cs_cl_launch *L, const cs_cl_conv_plan *pl, 
         return st;
     if ((st = run_gemm(L, &pl->gemm, scratch, scratch, 0, CS_CL_CONV_ACT_NONE)) != CS_OK)
         return st;
-    cl_mem bias = has_bias ? L->params[1] : L->params[0];
+    cl_mem bias = has_bias ? L->params[1] : L->out /* not read */;
     cs_cl_arg ao[] = {CS_ARG(scratch), CS_ARG(bias), CS_ARG(L->out), CS_ARG(K),        CS_ARG(TH), CS_ARG(TW),
                       CS_ARG(Tp),      CS_ARG(OH),   CS_ARG(OW),     CS_ARG(has_bias), CS_ARG(act)};
     const size_t go[3] = {(size_t)TH, (size_t)K, (size_t)L->batch};
@@ -903,7 +923,7 @@ static cs_status run_im2col(const cs_cl_launch *L, const cs_cl_conv_plan *pl, cl
     }
     if (!has_bias && act == CS_CL_CONV_ACT_NONE)
         return CS_OK;
-    cl_mem bias = has_bias ? L->params[1] : L->params[0];
+    cl_mem bias = has_bias ? L->params[1] : L->out /* not read */;
     cl_int Pi = (cl_int)P;
     cs_cl_arg a[] = {CS_ARG(L->out), CS_ARG(bias), CS_ARG(K), CS_ARG(Pi), CS_ARG(has_bias), CS_ARG(act)};
     const size_t global[3] = {gp, (size_t)K, (size_t)L->batch};
@@ -925,6 +945,11 @@ cs_status cs_cl_conv_run(const cs_cl_launch *L, const cs_cl_conv_plan *pl)
     const int prepared = (pl->weight_floats == 0 ||
                           mem_size(L->params[CS_CL_CONV_SLOT_PACKED]) >= pl->weight_floats * sizeof(float)) &&
                          (pl->scratch_floats == 0 || mem_size(scratch) >= pl->scratch_floats * sizeof(float));
+    if (!prepared && !L->params[0])
+        return cs_error(CS_ERR_STATE,
+                        "node '%s': the packed weight of its plan is missing and the plain weight was not "
+                        "uploaded (inference sessions keep only the packed one)",
+                        node->name);
     switch (pl->kind) {
     case CS_CL_CONV_GEMM:
         if (prepared)
