@@ -508,6 +508,17 @@ static void test_cl_dir_and_run(const char *tmp)
         check(strcmp(where, "b.cl:2") == 0, "NVIDIA-style log located: \"%s\" (b.cl:2)", where);
         cs_cl_build_log_locate(src, "<kernel>:2:3: error: x\n  y = 1;\n", where, sizeof where);
         check(strcmp(where, "a.cl:2") == 0, "NVIDIA-style log located: \"%s\" (a.cl:2)", where);
+        /* as NVIDIA's driver 580 writes it: a line of the joined source */
+        const char *src2 = "#line 1 \"conv.cl\"\n__kernel void broken(__global float *y) { y[0] = undeclared_thing; }\n"
+                           "\n#line 1 \"dense.cl\"\nint a;\nint b = c;\n";
+        cs_cl_build_log_locate(src2,
+                               "<kernel>:2:50: error: use of undeclared identifier 'undeclared_thing'\n"
+                               "__kernel void broken(__global float *y) { y[0] = undeclared_thing; }\n    \n",
+                               where, sizeof where);
+        check(strcmp(where, "conv.cl:1") == 0, "NVIDIA log, joined-source line: \"%s\" (conv.cl:1)", where);
+        cs_cl_build_log_locate(src2, "<kernel>:6:9: error: use of undeclared identifier 'c'\nint b = c;\n", where,
+                               sizeof where);
+        check(strcmp(where, "dense.cl:2") == 0, "NVIDIA log, joined-source line: \"%s\" (dense.cl:2)", where);
         cs_cl_build_log_locate(src, "<kernel>:9:3: error: x\n  zzzz\n", where, sizeof where);
         check(where[0] == '\0', "line past every file: not located (\"%s\")", where);
         cs_cl_build_log_locate(src, "b.cl:2:3: error: x\n  y = 2;\n", where, sizeof where);

@@ -553,10 +553,12 @@ cleanup:
 /* Build                                                                    */
 /* ------------------------------------------------------------------------ */
 
-/* NVIDIA's compiler calls the source "<kernel>" in its build log and drops the
- * file names of the #line markers. The file of the first error, as "file.cl:LINE"
- * in `out` (else ""), from the line the log reports and the source text it
- * echoes on the next line. */
+/* NVIDIA's compiler calls the source "<kernel>" in its build log and ignores the
+ * #line markers (it counts lines of the joined source). The file of the first
+ * error, as "file.cl:LINE" in `out` (else ""), from the line the log reports and
+ * the source text it echoes on the next line: the line is taken as a line of the
+ * joined source first, then as a line of each file (drivers that honour the line
+ * numbers but not the names). */
 void cs_cl_build_log_locate(const char *src, const char *log, char *out, size_t size)
 {
     static const char marker[] = "#line 1 \"";
@@ -573,22 +575,41 @@ void cs_cl_build_log_locate(const char *src, const char *log, char *out, size_t 
         echo_len = 32;
     if (echo_len < 4)
         return;
-    for (const char *m = strstr(src, marker); m; ) {
-        const char *name = m + sizeof marker - 1;
+    /* Line `line` of the joined source, and the last marker above it. */
+    const char *l = src, *name = NULL;
+    int marker_line = 0;
+    for (int i = 1; i < line && l; i++) {
+        if (strncmp(l, marker, sizeof marker - 1) == 0) {
+            name = l + sizeof marker - 1;
+            marker_line = i;
+        }
+        if ((l = strchr(l, '\n')) != NULL)
+            l++;
+    }
+    if (l && name && strncmp(l, marker, sizeof marker - 1) != 0) {
+        const char *t = l + strspn(l, " \t");
         const char *name_end = strchr(name, '"');
+        if (name_end && strncmp(t, echo, echo_len) == 0) {
+            snprintf(out, size, "%.*s:%d", (int)(name_end - name), name, line - marker_line);
+            return;
+        }
+    }
+    for (const char *m = strstr(src, marker); m; ) {
+        const char *fname = m + sizeof marker - 1;
+        const char *name_end = strchr(fname, '"');
         const char *body = name_end ? strchr(name_end, '\n') : NULL;
         if (!body)
             return;
         body++;
         const char *next = strstr(body, marker);
-        const char *l = body;
-        for (int i = 1; i < line && l; i++)
-            if ((l = strchr(l, '\n')) != NULL)
-                l++;
-        if (l && (!next || l < next)) {
-            l += strspn(l, " \t");
-            if (strncmp(l, echo, echo_len) == 0) {
-                snprintf(out, size, "%.*s:%d", (int)(name_end - name), name, line);
+        const char *f = body;
+        for (int i = 1; i < line && f; i++)
+            if ((f = strchr(f, '\n')) != NULL)
+                f++;
+        if (f && (!next || f < next)) {
+            f += strspn(f, " \t");
+            if (strncmp(f, echo, echo_len) == 0) {
+                snprintf(out, size, "%.*s:%d", (int)(name_end - fname), fname, line);
                 return;
             }
         }
