@@ -216,10 +216,16 @@ static cs_status prepare(cs_backend *be, const cs_graph *g, int batch, int train
         b->ms[i] = -1.0;
     /* Inference keeps only the packed copy of a conv weight that gets one
      * (resnet50: 94 MB less to copy and hold); training updates the plain one. */
-    for (int i = 0; i < n; i++)
-        if ((st = upload_node_params(b, &g->nodes[i], i,
-                                     !training && cs_cl_conv_packs_weight(b->cl, g, i, batch))) != CS_OK)
+    for (int i = 0; i < n; i++) {
+        const size_t packed = training ? 0 : cs_cl_conv_packs_weight(b->cl, g, i, batch);
+        if (packed > 0) { /* budgeted here: cs_cl_conv_prepare allocates it */
+            if ((st = check_budget(b, packed * sizeof(float), g->nodes[i].name, "weight (packed)")) != CS_OK)
+                goto cleanup;
+            b->param_bytes += packed * sizeof(float);
+        }
+        if ((st = upload_node_params(b, &g->nodes[i], i, packed > 0)) != CS_OK)
             goto cleanup;
+    }
     /* Conv re-layouts (cl_conv.c): packed weights and one shared input scratch
      * go into the free param slots of each conv node; release_params frees them.
      * Training updates the plain weights and re-packs them before the next

@@ -519,7 +519,7 @@ static int node_plan(const cs_cl_context *cl, const cs_graph *g, int id, int bat
 
 /* Whether cs_cl_conv_prepare packs the weight of conv node `id`: then it reads the
  * host weight, and the runs read only the packed one. */
-int cs_cl_conv_packs_weight(const cs_cl_context *cl, const cs_graph *g, int id, int batch)
+size_t cs_cl_conv_packs_weight(const cs_cl_context *cl, const cs_graph *g, int id, int batch)
 {
     cs_cl_conv_plan pl;
     if (!cl || !g || id < 0 || id >= g->n_nodes || conv_env_is("direct") || !node_plan(cl, g, id, batch, &pl) ||
@@ -529,8 +529,10 @@ int cs_cl_conv_packs_weight(const cs_cl_context *cl, const cs_graph *g, int id, 
     const cs_conv2d_params *p = &n->u.conv.p;
     const cs_tensor *w = cs_node_tensor(n, "weight");
     const cs_shape in = g->nodes[n->inputs[0]].out;
-    return w && w->data &&
-           w->count == (size_t)n->out.c * (size_t)(in.c / p->groups) * (size_t)p->kernel_h * (size_t)p->kernel_w;
+    const int ok = w && w->data &&
+                   w->count ==
+                       (size_t)n->out.c * (size_t)(in.c / p->groups) * (size_t)p->kernel_h * (size_t)p->kernel_w;
+    return ok ? pl.weight_floats : 0;
 }
 
 cs_status cs_cl_conv_prepare(cs_cl_context *cl, const cs_graph *g, int batch, cl_mem (*params)[CS_MAX_PARAMS])

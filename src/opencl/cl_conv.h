@@ -101,9 +101,10 @@ cs_cl_conv_plan cs_cl_conv_plan_as(const cs_conv2d_params *p, cs_shape in, cs_sh
  * CONVSCOPE_CONV=im2col on a context without CLBlast: CS_ERR_UNSUPPORTED. */
 cs_status cs_cl_conv_prepare(cs_cl_context *cl, const cs_graph *g, int batch,
                              cl_mem (*params)[CS_MAX_PARAMS]);
-/* 1 when cs_cl_conv_prepare will pack the weight of conv node `id` of g (from the
- * host copy): an inference session need not upload the plain weight. */
-int cs_cl_conv_packs_weight(const cs_cl_context *cl, const cs_graph *g, int id, int batch);
+/* The floats of the packed weight cs_cl_conv_prepare will make for conv node `id`
+ * of g (from the host copy), 0 when it makes none: an inference session need not
+ * upload the plain weight then. */
+size_t cs_cl_conv_packs_weight(const cs_cl_context *cl, const cs_graph *g, int id, int batch);
 /* Training: packs the current device weights (params[id][0]) of every conv
  * node with a packed plan again into its packed slot (blocking). */
 cs_status cs_cl_conv_repack(cs_cl_context *cl, const cs_graph *g, int batch, cl_mem (*params)[CS_MAX_PARAMS]);
