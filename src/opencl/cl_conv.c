@@ -852,21 +852,6 @@ static cs_status run_winograd(const cs_cl_launch *L, const cs_cl_conv_plan *pl, 
 }
 
 #if CS_HAVE_CLBLAST
-/* Room for one more profiling event, made before enqueueing (as cs_cl_run
- * does) so a recorded event can never be lost. (As in cl_dense.c.) */
-static cs_status reserve_event(cs_cl_context *c)
-{
-    if (c->n_events < c->cap_events)
-        return CS_OK;
-    const int cap = c->cap_events > 0 ? 2 * c->cap_events : 256;
-    cs_cl_event_rec *grown = realloc(c->events, (size_t)cap * sizeof *grown);
-    if (grown == NULL)
-        return cs_error(CS_ERR_NO_MEMORY, "out of host memory recording profiling events");
-    c->events = grown;
-    c->cap_events = cap;
-    return CS_OK;
-}
-
 /* The im2col route, pl->col_images images at a time: conv2d_im2col into the scratch (unless
  * the GEMM reads x), then per group one strided-batched GEMM over the images, row-major,
  *     Y_n[g] (kpg x P) = W[g] (kpg x cpg*R*S) * col_n[g] (cpg*R*S x P),
@@ -900,7 +885,7 @@ static cs_status run_im2col(const cs_cl_launch *L, const cs_cl_conv_plan *pl, cl
         }
         for (size_t g = 0; g < groups; g++) {
             cl_event ev = NULL;
-            if (c->profile && (st = reserve_event(c)) != CS_OK)
+            if (c->profile && (st = cs_cl_event_reserve(c)) != CS_OK)
                 return st;
             /* clang-format off */
             const CLBlastStatusCode code = CLBlastSgemmStridedBatched(

@@ -10,21 +10,6 @@
 #if CS_HAVE_CLBLAST
 #include <clblast_c.h>
 
-/* Room for one more profiling event, made before enqueueing (as cs_cl_run
- * does) so a recorded event can never be lost. */
-static cs_status reserve_event(cs_cl_context *c)
-{
-    if (c->n_events < c->cap_events)
-        return CS_OK;
-    const int cap = c->cap_events > 0 ? 2 * c->cap_events : 256;
-    cs_cl_event_rec *grown = realloc(c->events, (size_t)cap * sizeof *grown);
-    if (grown == NULL)
-        return cs_error(CS_ERR_NO_MEMORY, "out of host memory recording profiling events");
-    c->events = grown;
-    c->cap_events = cap;
-    return CS_OK;
-}
-
 /* Y (N, O) = X (N, I) * W (O, I)^T, row-major, then Y += bias. */
 static cs_status dense_clblast(const cs_cl_launch *L, cl_int I, cl_int O, cl_int has_bias)
 {
@@ -32,7 +17,7 @@ static cs_status dense_clblast(const cs_cl_launch *L, cl_int I, cl_int O, cl_int
     cl_event ev = NULL;
     const size_t n = (size_t)L->batch;
     if (c->profile) {
-        const cs_status st = reserve_event(c);
+        const cs_status st = cs_cl_event_reserve(c);
         if (st != CS_OK)
             return st;
     }

@@ -261,6 +261,19 @@ cleanup:
     return st;
 }
 
+cs_status cs_cl_event_reserve(cs_cl_context *c)
+{
+    if (c->n_events < c->cap_events)
+        return CS_OK;
+    const int cap = c->cap_events > 0 ? 2 * c->cap_events : 256;
+    cs_cl_event_rec *grown = realloc(c->events, (size_t)cap * sizeof *grown);
+    if (grown == NULL)
+        return cs_error(CS_ERR_NO_MEMORY, "out of host memory recording profiling events");
+    c->events = grown;
+    c->cap_events = cap;
+    return CS_OK;
+}
+
 cs_status cs_cl_run(cs_cl_context *c, const char *name, const cs_cl_arg *args, int nargs,
                     int dims, const size_t *global, const size_t *local)
 {
@@ -295,17 +308,8 @@ cs_status cs_cl_run(cs_cl_context *c, const char *name, const cs_cl_arg *args, i
         CS_CL_CHECK(clSetKernelArg(k, (cl_uint)arg, args[arg].size, args[arg].ptr));
     }
     arg = -1;
-    if (c->profile && c->n_events == c->cap_events) {
-        /* Grow before enqueueing, so a recorded event can never be lost. */
-        int cap = c->cap_events ? 2 * c->cap_events : 256;
-        cs_cl_event_rec *ne = realloc(c->events, (size_t)cap * sizeof *ne);
-        if (!ne) {
-            st = cs_error(CS_ERR_NO_MEMORY, "out of host memory recording profiling events");
-            goto cleanup;
-        }
-        c->events = ne;
-        c->cap_events = cap;
-    }
+    if (c->profile && (st = cs_cl_event_reserve(c)) != CS_OK)
+        goto cleanup;
     CS_CL_CHECK(cs_clEnqueueNDRangeKernel(c->queue, k, (cl_uint)dims, NULL, gsz, local, 0, NULL,
                                           c->profile ? &ev : NULL));
     if (c->profile) {

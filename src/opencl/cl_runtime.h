@@ -112,6 +112,11 @@ typedef struct cs_cl_arg {
 cs_status cs_cl_run(cs_cl_context *c, const char *name, const cs_cl_arg *args, int nargs,
                     int dims, const size_t *global, const size_t *local);
 
+/* Room for one more profiling event, made before enqueueing so a recorded
+ * event can never be lost (cs_cl_run does it; so must callers that enqueue
+ * through other libraries, such as CLBlast). */
+cs_status cs_cl_event_reserve(cs_cl_context *c);
+
 /* Free all recorded profiling events. */
 void cs_cl_events_reset(cs_cl_context *c);
 
