@@ -517,6 +517,18 @@ static int node_plan(const cs_cl_context *cl, const cs_graph *g, int id, int bat
     return 1;
 }
 
+/* The host weight of conv node `id` (node_plan holds for it) when it is one
+ * pack_gemm_weight can read, (K, C/groups, R, S) with data, else NULL. */
+static const cs_tensor *packable_weight(const cs_graph *g, int id)
+{
+    const cs_node *n = &g->nodes[id];
+    const cs_conv2d_params *p = &n->u.conv.p;
+    const cs_tensor *w = cs_node_tensor(n, "weight");
+    const cs_shape in = g->nodes[n->inputs[0]].out;
+    const size_t want = (size_t)n->out.c * (size_t)(in.c / p->groups) * (size_t)p->kernel_h * (size_t)p->kernel_w;
+    return w && w->data && w->count == want ? w : NULL;
+}
+
 /* Whether cs_cl_conv_prepare packs the weight of conv node `id`: then it reads the
  * host weight, and the runs read only the packed one. */
 size_t cs_cl_conv_packs_weight(const cs_cl_context *cl, const cs_graph *g, int id, int batch)
@@ -525,14 +537,7 @@ size_t cs_cl_conv_packs_weight(const cs_cl_context *cl, const cs_graph *g, int i
     if (!cl || !g || id < 0 || id >= g->n_nodes || conv_env_is("direct") || !node_plan(cl, g, id, batch, &pl) ||
         pl.weight_floats == 0)
         return 0;
-    const cs_node *n = &g->nodes[id];
-    const cs_conv2d_params *p = &n->u.conv.p;
-    const cs_tensor *w = cs_node_tensor(n, "weight");
-    const cs_shape in = g->nodes[n->inputs[0]].out;
-    const int ok = w && w->data &&
-                   w->count ==
-                       (size_t)n->out.c * (size_t)(in.c / p->groups) * (size_t)p->kernel_h * (size_t)p->kernel_w;
-    return ok ? pl.weight_floats : 0;
+    return packable_weight(g, id) ? pl.weight_floats : 0;
 }
 
 cs_status cs_cl_conv_prepare(cs_cl_context *cl, const cs_graph *g, int batch, cl_mem (*params)[CS_MAX_PARAMS])
@@ -566,10 +571,8 @@ cs_status cs_cl_conv_prepare(cs_cl_context *cl, const cs_graph *g, int batch, cl
             scratch_floats = pl.scratch_floats;
         if (pl.weight_floats == 0)
             continue;
-        const cs_tensor *w = cs_node_tensor(n, "weight");
-        if (!w || !w->data ||
-            w->count !=
-                (size_t)n->out.c * (size_t)(in.c / p->groups) * (size_t)p->kernel_h * (size_t)p->kernel_w)
+        const cs_tensor *w = packable_weight(g, id);
+        if (!w)
             continue; /* not a weight pack_weight can read: cs_cl_conv falls back to the direct kernels */
         host = malloc(pl.weight_floats * sizeof *host);
         if (!host) {
